@@ -1,0 +1,112 @@
+"""The connector protocol every budget source implements (demo budget, Actual server)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Protocol
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) at least every 100 items; may raise to stop the work (cancel, timeout)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    group_name: str
+
+
+@dataclass(frozen=True)
+class Payee:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One transaction eligible for categorisation (no transfers, starting balances or split parents)."""
+
+    id: str
+    account_id: str
+    account_name: str
+    payee_id: Optional[str]
+    payee_name: str
+    date: dt.date
+    amount: int  # minor units (cents), negative for outflows
+    category_id: Optional[str]
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a pull or a fresh download brought into the working copy."""
+
+    new: int
+    changed: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """Which category assignments the budget accepted and which it skipped (with why)."""
+
+    applied: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """A copy of the working copy written to disk by `Connector.snapshot`."""
+
+    path: Path
+    size_bytes: int
+    transaction_count: int
+    category_count: int
+
+
+class Connector(Protocol):
+    """One budget's source of truth plus its local working copy; used by one job at a time."""
+
+    def pull_latest(self, progress: Progress) -> SyncResult:
+        """Bring the working copy up to date with the source."""
+
+    def fresh_download(self, progress: Progress) -> SyncResult:
+        """Discard the working copy and download it again."""
+
+    def accounts(self) -> list[Account]:
+        """Accounts of the working copy."""
+
+    def categories(self) -> list[Category]:
+        """Categories of the working copy (not hidden, not deleted)."""
+
+    def payees(self) -> list[Payee]:
+        """Payees of the working copy."""
+
+    def transactions(self) -> list[Transaction]:
+        """Transactions of the working copy that can carry a category."""
+
+    def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
+        """Set categories (transaction id -> category id) at the source; skip what changed there."""
+
+    def snapshot(self, dest: Path) -> SnapshotFile:
+        """Write a copy of the working copy to `dest`."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class ConnectorError(Exception):
+    """A failure the user can act on; `message` is user-safe (no secrets, no stack trace)."""
+
+    def __init__(self, message: str, *, transient: bool = False, code: str = "connector_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.code = code
