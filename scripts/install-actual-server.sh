@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Install the Actual sync server (and the Node 22 it needs) into a cache folder.
+#
+#   scripts/install-actual-server.sh [CACHE_DIR]      (default: <repo>/.cache/actual-server)
+#
+# Idempotent: a marker file records a complete install, so a rerun returns at once.
+# Only the npm registry is used: Node 22 comes from the npm package `node@22`, and the
+# server's native module (better-sqlite3) is compiled against that Node's headers.
+# Layout:
+#   CACHE_DIR/node22/     npm prefix holding node@22; the binary path is in CACHE_DIR/NODE_BIN
+#   CACHE_DIR/server/     npm prefix holding @actual-app/sync-server
+#   CACHE_DIR/.installed  marker (server version + node version)
+set -euo pipefail
+
+SERVER_VERSION="${ACTUAL_SERVER_VERSION:-26.9.0}"
+NODE_SPEC="${ACTUAL_NODE_SPEC:-node@22}"
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE_DIR="${1:-$REPO_DIR/.cache/actual-server}"
+mkdir -p "$CACHE_DIR"
+CACHE_DIR="$(cd "$CACHE_DIR" && pwd)"
+MARKER="$CACHE_DIR/.installed"
+WANT="sync-server=$SERVER_VERSION node=$NODE_SPEC"
+
+if [[ -f "$MARKER" ]] && [[ "$(head -n1 "$MARKER")" == "$WANT" ]] \
+   && [[ -x "$(cat "$CACHE_DIR/NODE_BIN" 2>/dev/null)" ]]; then
+  echo "actual-server: already installed in $CACHE_DIR ($WANT)"
+  exit 0
+fi
+
+start=$(date +%s)
+rm -f "$MARKER"
+LOG="$CACHE_DIR/install.log"
+: >"$LOG"
+
+# 1. Node 22 from the npm registry.
+mkdir -p "$CACHE_DIR/node22"
+if ! npm install --prefix "$CACHE_DIR/node22" --no-audit --no-fund "$NODE_SPEC" >>"$LOG" 2>&1; then
+  echo "actual-server: installing $NODE_SPEC failed, see $LOG" >&2
+  exit 1
+fi
+NODE_BIN=""
+for candidate in "$CACHE_DIR"/node22/node_modules/node/node_modules/node-*/bin/node \
+                 "$CACHE_DIR"/node22/node_modules/node-*/bin/node \
+                 "$CACHE_DIR"/node22/node_modules/node/bin/node; do
+  if [[ -x "$candidate" ]] && "$candidate" --version 2>/dev/null | grep -q '^v22\.'; then
+    NODE_BIN="$(readlink -f "$candidate")"
+    break
+  fi
+done
+if [[ -z "$NODE_BIN" ]]; then
+  echo "actual-server: no Node 22 binary found under $CACHE_DIR/node22" >&2
+  exit 1
+fi
+NODE_HOME="$(dirname "$(dirname "$NODE_BIN")")"   # holds bin/ and include/node/
+if [[ ! -f "$NODE_HOME/include/node/node.h" ]]; then
+  echo "actual-server: Node headers missing in $NODE_HOME/include/node" >&2
+  exit 1
+fi
+echo "$NODE_BIN" >"$CACHE_DIR/NODE_BIN"
+
+# 2. The sync server, native modules built with that Node and its headers.
+mkdir -p "$CACHE_DIR/server"
+if ! PATH="$(dirname "$NODE_BIN"):$PATH" \
+     npm_config_nodedir="$NODE_HOME" \
+     npm_config_build_from_source=true \
+     npm install --prefix "$CACHE_DIR/server" --no-audit --no-fund \
+       "@actual-app/sync-server@$SERVER_VERSION" >>"$LOG" 2>&1; then
+  echo "actual-server: installing @actual-app/sync-server@$SERVER_VERSION failed, see $LOG" >&2
+  exit 1
+fi
+SERVER_JS="$CACHE_DIR/server/node_modules/@actual-app/sync-server/build/app.js"
+if [[ ! -f "$SERVER_JS" ]]; then
+  SERVER_JS="$CACHE_DIR/server/node_modules/@actual-app/sync-server/build/bin/actual-server.js"
+fi
+# Prove the native module loads under Node 22.
+if ! (cd "$CACHE_DIR/server" && "$NODE_BIN" -e "new (require('better-sqlite3'))(':memory:').close()") >>"$LOG" 2>&1; then
+  echo "actual-server: better-sqlite3 does not load under $NODE_BIN, see $LOG" >&2
+  exit 1
+fi
+
+{ echo "$WANT"; echo "node_bin=$NODE_BIN"; echo "installed_at=$(date -u +%FT%TZ)"; } >"$MARKER"
+echo "actual-server: installed @actual-app/sync-server@$SERVER_VERSION with $("$NODE_BIN" --version) in $CACHE_DIR in $(( $(date +%s) - start ))s"

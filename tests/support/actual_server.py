@@ -1,0 +1,161 @@
+"""Install, start and stop a real Actual sync server for tests.
+
+The server (and the Node 22 it runs on) is installed by `scripts/install-actual-server.sh` into a
+cache folder (default `<repo>/.cache/actual-server`, override with `ACTUAL_SERVER_CACHE`), which a
+rerun reuses at once. Each started server listens on 127.0.0.1 at a free port, keeps its data in
+its own temp dir, is bootstrapped with a password over HTTP, and is stopped by PID.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+INSTALL_SCRIPT = REPO_DIR / "scripts" / "install-actual-server.sh"
+DEFAULT_CACHE_DIR = REPO_DIR / ".cache" / "actual-server"
+SERVER_ENTRY = Path("server/node_modules/@actual-app/sync-server/build/bin/actual-server.js")
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ACTUAL_SERVER_CACHE") or DEFAULT_CACHE_DIR)
+
+
+def install_actual_server(cache_dir: Optional[Path] = None, timeout: float = 900) -> Path:
+    """Run the installer (instant when the cache is complete); return the cache dir."""
+    cache_dir = Path(cache_dir or default_cache_dir())
+    proc = subprocess.run(
+        ["bash", str(INSTALL_SCRIPT), str(cache_dir)],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"installing the Actual server failed:\n{proc.stdout}\n{proc.stderr}")
+    return cache_dir
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http_json(method: str, url: str, body: Optional[dict] = None, timeout: float = 10) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except ValueError:
+            return exc.code, {}
+
+
+@dataclass
+class ActualServer:
+    url: str
+    password: str
+    token: str
+    pid: int
+    port: int
+    data_dir: Path
+    log_path: Path
+    startup_seconds: float
+    _proc: subprocess.Popen = field(repr=False)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the server by its PID (SIGTERM, then SIGKILL after `timeout`)."""
+        if self._proc.poll() is not None:
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self._proc.wait(timeout=timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_actual_server(
+    tmpdir: Path,
+    password: str,
+    cache_dir: Optional[Path] = None,
+    bootstrap: bool = True,
+    deadline_seconds: float = 30,
+) -> ActualServer:
+    """Start a server with its data under `tmpdir`, wait for /health, bootstrap and log in once."""
+    cache_dir = Path(cache_dir or default_cache_dir())
+    node_bin = (cache_dir / "NODE_BIN").read_text().strip()
+    entry = cache_dir / SERVER_ENTRY
+    tmpdir = Path(tmpdir)
+    data_dir = tmpdir / "actual-data"
+    for sub in ("server-files", "user-files"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmpdir),
+        "NODE_ENV": "production",
+        "ACTUAL_PORT": str(port),
+        "ACTUAL_HOSTNAME": "127.0.0.1",
+        "ACTUAL_DATA_DIR": str(data_dir),
+        "ACTUAL_SERVER_FILES": str(data_dir / "server-files"),
+        "ACTUAL_USER_FILES": str(data_dir / "user-files"),
+        # a path that does not exist: no config.json from the cwd or /data is picked up
+        "ACTUAL_CONFIG_PATH": str(tmpdir / "no-config.json"),
+        "ACTUAL_LOGIN_METHOD": "password",
+    }
+    log_path = tmpdir / "actual-server.log"
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [node_bin, str(entry)], cwd=str(data_dir), env=env,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    server = ActualServer(url=url, password=password, token="", pid=proc.pid, port=port,
+                          data_dir=data_dir, log_path=log_path, startup_seconds=0.0, _proc=proc)
+    try:
+        deadline = started + deadline_seconds
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Actual server exited with {proc.returncode}:\n{server.log_tail()}")
+            try:
+                status, body = _http_json("GET", f"{url}/health", timeout=2)
+                if status == 200 and body.get("status") == "UP":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Actual server not healthy after {deadline_seconds}s:\n{server.log_tail()}")
+            time.sleep(0.1)
+        server.startup_seconds = time.monotonic() - started
+        if bootstrap:
+            status, body = _http_json("POST", f"{url}/account/bootstrap", {"password": password})
+            if status != 200 or body.get("status") != "ok":
+                raise RuntimeError(f"bootstrap failed: HTTP {status} {body.get('reason')}")
+            status, body = _http_json("POST", f"{url}/account/login",
+                                      {"loginMethod": "password", "password": password})
+            token = (body.get("data") or {}).get("token")
+            if status != 200 or not token:
+                raise RuntimeError(f"login failed: HTTP {status} {body.get('reason')}")
+            server.token = token
+    except BaseException:
+        server.stop()
+        raise
+    return server
