@@ -1,0 +1,163 @@
+"""Pytest fixtures for tests against a real Actual sync server.
+
+Enable with `pytest_plugins = ["tests.support.actual_fixtures"]` in tests/conftest.py.
+
+- `actual_server` (session): installs the server into the cache (instant when cached), starts it on
+  127.0.0.1 at a free port with its data in a temp dir, bootstraps the password, logs in once;
+  stopped by PID at the end of the session.
+- `actual_session` (session): an `ActualSession` that reuses the fixture's token (no extra login).
+- `seed_budget` (session): a factory that seeds a budget through actualpy and uploads it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import random
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+from tests.support.actual_server import ActualServer, install_actual_server, start_actual_server
+
+ACTUAL_TEST_PASSWORD = "test-pw-" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def actual_server(tmp_path_factory) -> ActualServer:
+    cache_dir = install_actual_server()
+    server = start_actual_server(tmp_path_factory.mktemp("actual-server"), ACTUAL_TEST_PASSWORD, cache_dir=cache_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def actual_session(actual_server):
+    from budget.actual import ActualSession
+
+    return ActualSession(actual_server.url, actual_server.password, token=actual_server.token)
+
+
+@dataclass
+class SeededBudget:
+    """What `seed_budget` put on the server (ids are Actual ids)."""
+
+    file_id: str
+    name: str
+    accounts: dict[str, str] = field(default_factory=dict)  # name -> id
+    categories: dict[str, str] = field(default_factory=dict)  # name -> id
+    payees: dict[str, str] = field(default_factory=dict)  # name -> id
+    uncategorized: list[str] = field(default_factory=list)  # ordinary transactions without category
+    categorized: list[str] = field(default_factory=list)
+    transfers: list[str] = field(default_factory=list)
+    starting_balances: list[str] = field(default_factory=list)
+    split_parents: list[str] = field(default_factory=list)
+    split_children: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> set[str]:
+        return set(self.uncategorized) | set(self.categorized) | set(self.split_children)
+
+
+CATEGORY_GROUPS = {
+    "Usual Expenses": ["Groceries", "Restaurants", "Transport", "Utilities"],
+    "Fun": ["Hobbies", "Travel"],
+    "Income": ["Salary"],
+}
+PAYEES = {
+    "SuperMart": "Groceries", "Corner Bakery": "Groceries", "Pizza Place": "Restaurants",
+    "City Metro": "Transport", "Power Co": "Utilities", "Book Shop": "Hobbies",
+    "Air Lines": "Travel", "Employer Inc": "Salary",
+}
+
+
+def seed_actual_budget(
+    server_url: str,
+    token: str,
+    work_dir: Path,
+    name: str,
+    n_transactions: int = 300,
+    uncategorized_every: int = 3,
+    encryption_password: Optional[str] = None,
+    seed: int = 7,
+) -> SeededBudget:
+    """Create a budget with actualpy, fill it and upload it to the server."""
+    from actual import Actual
+    from actual.database import Categories, Transactions
+    from actual.queries import (
+        create_account,
+        create_category,
+        create_payee,
+        create_split,
+        create_transaction,
+        create_transaction_from_ids,
+        create_transfer,
+    )
+
+    rng = random.Random(seed)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Actual(server_url, token=token, data_dir=work_dir, encryption_password=encryption_password) as actual:
+            actual.create_budget(name)
+            s = actual.session
+            out = SeededBudget(file_id="", name=name)
+            checking = create_account(s, "Checking", initial_balance=decimal.Decimal("1500.00"))
+            card = create_account(s, "Credit Card")
+            out.accounts = {"Checking": checking.id, "Credit Card": card.id}
+            for group, cats in CATEGORY_GROUPS.items():
+                for cat in cats:
+                    out.categories[cat] = create_category(s, cat, group).id
+            for payee in PAYEES:
+                out.payees[payee] = create_payee(s, payee).id
+            s.flush()
+            start = dt.date(2024, 1, 1)
+            names = list(PAYEES)
+            for i in range(n_transactions):
+                payee = rng.choice(names)
+                income = PAYEES[payee] == "Salary"
+                amount = decimal.Decimal(rng.randint(100, 20000)) / 100
+                category = None if i % uncategorized_every == 0 else out.categories[PAYEES[payee]]
+                t = create_transaction_from_ids(
+                    s, start + dt.timedelta(days=i % 365), rng.choice([checking, card]).id, out.payees[payee],
+                    f"seed {i}", category, amount if income else -amount,
+                )
+                (out.uncategorized if category is None else out.categorized).append(t.id)
+            # a transfer pair, a split, a deleted transaction
+            t1, t2 = create_transfer(s, dt.date(2024, 2, 1), checking, card, decimal.Decimal("200"))
+            out.transfers += [t1.id, t2.id]
+            parent = create_transaction(s, dt.date(2024, 3, 1), checking, "SuperMart", amount=decimal.Decimal("-60"))
+            parent.is_parent = 1
+            c1 = create_split(s, parent, decimal.Decimal("-40"))
+            c2 = create_split(s, parent, decimal.Decimal("-20"))
+            out.split_parents.append(parent.id)
+            out.split_children += [c1.id, c2.id]
+            gone = create_transaction(s, dt.date(2024, 4, 1), card, "Book Shop", amount=decimal.Decimal("-9.99"))
+            gone.delete()
+            out.deleted.append(gone.id)
+            s.flush()
+            out.starting_balances = [
+                t.id for t in s.query(Transactions).filter(Transactions.acct == checking.id).all()
+                if t.payee and t.payee.name == "Starting Balance"
+            ]
+            assert s.query(Categories).count() >= 7
+            actual.commit()
+            actual.upload_budget()
+            out.file_id = actual.file.file_id
+    return out
+
+
+@pytest.fixture(scope="session")
+def seed_budget(actual_server, tmp_path_factory) -> Callable[..., SeededBudget]:
+    def _seed(name: Optional[str] = None, **kwargs) -> SeededBudget:
+        name = name or f"Seeded {uuid.uuid4().hex[:6]}"
+        work = tmp_path_factory.mktemp("seed")
+        return seed_actual_budget(actual_server.url, actual_server.token, work, name, **kwargs)
+
+    return _seed
