@@ -606,13 +606,16 @@ class ActualConnector:
         with contextlib.closing(self._connect()) as src, contextlib.closing(sqlite3.connect(tmp)) as out:
             src.backup(out)
         tmp.replace(dest)
-        with contextlib.closing(self._connect()) as conn:
+        with contextlib.closing(sqlite3.connect(f"file:{dest}?mode=ro", uri=True)) as conn:
+            transactions = conn.execute(
+                "SELECT COUNT(*) FROM transactions WHERE COALESCE(tombstone, 0) = 0"
+            ).fetchone()[0]
             categories = conn.execute(
-                "SELECT COUNT(*) FROM categories WHERE COALESCE(tombstone, 0) = 0"
+                "SELECT COUNT(*) FROM categories WHERE COALESCE(tombstone, 0) = 0 AND COALESCE(hidden, 0) = 0"
             ).fetchone()[0]
         return SnapshotFile(
             path=dest, size_bytes=dest.stat().st_size,
-            transaction_count=len(self.transactions()), category_count=int(categories),
+            transaction_count=int(transactions), category_count=int(categories),
         )
 
     def close(self) -> None:

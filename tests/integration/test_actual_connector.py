@@ -203,12 +203,14 @@ def test_snapshot_copies_the_working_copy(connector, budget, tmp_path):
     snap = connector.snapshot(tmp_path / "snaps" / "s1.sqlite")
     assert isinstance(snap, SnapshotFile)
     assert snap.path.is_file() and snap.size_bytes == snap.path.stat().st_size > 0
-    assert snap.transaction_count == len(connector.transactions())
-    assert snap.category_count >= len(budget.categories)
+    # all live rows (transfers, splits, starting balances included), not only the eligible ones
+    assert snap.transaction_count > len(connector.transactions()) >= 300
+    assert snap.category_count == len(connector.categories()) >= len(budget.categories)
     import sqlite3
 
     with sqlite3.connect(snap.path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] >= snap.transaction_count
+        ids = {r[0] for r in conn.execute("SELECT id FROM transactions WHERE tombstone = 0")}
+    assert ids >= {t.id for t in connector.transactions()} and len(ids) == snap.transaction_count
 
 
 def test_sync_id_reset_is_reported_and_fresh_download_recovers(actual_server, actual_session, seed_budget, tmp_path):
@@ -364,3 +366,63 @@ def test_encrypted_file_needs_the_encryption_password(actual_server, actual_sess
     assert result.applied == [b.uncategorized[0]]
     state = server_state(actual_server, b.file_id, tmp_path, encryption_password=key)
     assert state[b.uncategorized[0]][0] == b.categories["Salary"]
+
+
+def test_nothing_is_marked_applied_when_the_server_does_not_accept(tmp_path):
+    """The server goes away between the checks and the commit: nothing applied, copy unchanged."""
+    from tests.support.actual_fixtures import seed_actual_budget
+
+    own = start_actual_server(tmp_path / "own", "pw-for-commit-test")
+    try:
+        b = seed_actual_budget(own.url, own.token, tmp_path / "seed", "Commit fails", n_transactions=30)
+        session = ActualSession(own.url, own.password, token=own.token)
+        conn = ActualConnector(session, b.file_id, tmp_path / "copy")
+        conn.pull_latest(no_progress)
+        target = b.uncategorized[0]
+        travel = b.categories["Travel"]
+
+        class Cancelled(Exception):
+            pass
+
+        def cancel(done, total):
+            raise Cancelled()
+
+        with pytest.raises(Cancelled):  # a cancelled apply sends nothing
+            conn.set_categories({target: travel}, cancel)
+
+        def stop_server(done, total):
+            own.stop()
+
+        with pytest.raises(ConnectorError) as info:
+            conn.set_categories({target: travel}, stop_server)
+        assert info.value.transient and info.value.code == "actual_unreachable"
+        assert {t.id: t.category_id for t in conn.transactions()}[target] is None  # local copy untouched
+
+        restarted = start_actual_server(tmp_path / "own", own.password, bootstrap=False, port=own.port)
+        own = restarted
+        restarted.token = session.token
+        assert server_state(restarted, b.file_id, tmp_path)[target][0] is None  # the server never got it
+        assert conn.pull_latest(no_progress).changed == 0
+        assert conn.set_categories({target: travel}, no_progress).applied == [target]
+        assert server_state(restarted, b.file_id, tmp_path)[target][0] == travel
+    finally:
+        own.stop()
+
+
+def test_rejected_token_logs_in_again_once(actual_server):
+    session = ActualSession(actual_server.url, actual_server.password, token="not-a-valid-token")
+    before = server_logins(actual_server)
+    assert session.list_budget_files()
+    assert session.list_budget_files()
+    assert server_logins(actual_server) == before + 1
+
+
+def test_one_job_at_a_time_per_working_copy(actual_session, budget, tmp_path):
+    first = ActualConnector(actual_session, budget.file_id, tmp_path / "copy")
+    second = ActualConnector(actual_session, budget.file_id, tmp_path / "copy")
+    with first._locked():
+        with pytest.raises(ConnectorError) as info:
+            second.pull_latest(no_progress)
+        assert info.value.code == "budget_busy" and info.value.transient
+    result = second.pull_latest(no_progress)  # earlier tests in this module changed the budget
+    assert result.new == result.total > 290

@@ -96,8 +96,13 @@ def start_actual_server(
     cache_dir: Optional[Path] = None,
     bootstrap: bool = True,
     deadline_seconds: float = 30,
+    port: Optional[int] = None,
 ) -> ActualServer:
-    """Start a server with its data under `tmpdir`, wait for /health, bootstrap and log in once."""
+    """Start a server with its data under `tmpdir`, wait for /health, bootstrap and log in once.
+
+    Starting again on the same `tmpdir` with `bootstrap=False` (and the old `port`) restarts a
+    stopped server on its existing data; earlier tokens stay valid.
+    """
     cache_dir = Path(cache_dir or default_cache_dir())
     node_bin = (cache_dir / "NODE_BIN").read_text().strip()
     entry = cache_dir / SERVER_ENTRY
@@ -105,7 +110,7 @@ def start_actual_server(
     data_dir = tmpdir / "actual-data"
     for sub in ("server-files", "user-files"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmpdir),
@@ -121,7 +126,7 @@ def start_actual_server(
     }
     log_path = tmpdir / "actual-server.log"
     started = time.monotonic()
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [node_bin, str(entry)], cwd=str(data_dir), env=env,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
