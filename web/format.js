@@ -1,0 +1,167 @@
+// Pure formatting helpers: times, durations, money, step results. No DOM access.
+
+export const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+export const ACTIVE = new Set(["queued", "running"]);
+
+const STATUS_TEXT = {
+  queued: "Queued",
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  canceled: "Canceled",
+  pending: "Pending",
+  approved: "Approved",
+  rejected: "Rejected",
+  applied: "Applied",
+  skipped: "Skipped",
+};
+
+export function statusText(status) {
+  return STATUS_TEXT[status] || humanize(status || "unknown");
+}
+
+export function humanize(name) {
+  const s = String(name).replace(/[_-]+/g, " ").trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export function plural(n, one, many = one + "s") {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+export function formatCount(n) {
+  return Number(n).toLocaleString();
+}
+
+export function parseTime(iso) {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+
+export function relativeTime(iso, now = Date.now()) {
+  const t = parseTime(iso);
+  if (t == null) return "—";
+  const diff = (t - now) / 1000; // negative: in the past
+  const abs = Math.abs(diff);
+  if (abs < 5) return diff <= 0 ? "just now" : "in a moment";
+  if (abs < 60) return rtf.format(Math.round(diff), "second");
+  if (abs < 3600) return rtf.format(Math.round(diff / 60), "minute");
+  if (abs < 86400) return rtf.format(Math.round(diff / 3600), "hour");
+  if (abs < 86400 * 30) return rtf.format(Math.round(diff / 86400), "day");
+  return new Date(t).toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export function exactTime(iso) {
+  const t = parseTime(iso);
+  if (t == null) return "";
+  const local = new Date(t).toLocaleString(undefined, {
+    weekday: "short", year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+  });
+  return `${local} (${iso})`;
+}
+
+export function formatDuration(ms) {
+  if (ms == null || Number.isNaN(ms) || ms < 0) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  const hrs = Math.floor(m / 60);
+  return `${hrs} h ${m - hrs * 60} min`;
+}
+
+/** Duration of a job or step: completed - started, or now - started while it runs. */
+export function durationOf(item, now = Date.now()) {
+  const start = parseTime(item.startedAt);
+  if (start == null) return null;
+  const end = parseTime(item.completedAt) ?? (ACTIVE.has(item.status) ? now : null);
+  return end == null ? null : end - start;
+}
+
+export function formatMoney(cents) {
+  const n = Number(cents) / 100;
+  const text = Math.abs(n).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return n < 0 ? `−${text}` : text;
+}
+
+/** Transaction dates come as YYYY-MM-DD (a calendar day, no time zone). */
+export function formatDate(value) {
+  if (!value) return "—";
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return String(value);
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  return d.toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
+}
+
+export function formatBytes(n) {
+  if (n == null) return "—";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatPercent(x) {
+  if (x == null || Number.isNaN(Number(x))) return "—";
+  return `${Math.round(Number(x) * 100)}%`;
+}
+
+const STEP_NAMES = {
+  sync: "Sync transactions",
+  suggestions: "Generate suggestions",
+  suggest: "Generate suggestions",
+  apply: "Apply suggestions",
+  snapshot: "Create snapshot",
+  redownload: "Re-download budget",
+  retry: "Retry suggestions",
+};
+
+export function stepName(stepType) {
+  return STEP_NAMES[stepType] || humanize(stepType || "step");
+}
+
+/**
+ * Human sentences for a step result; recognised by its keys so that it works whatever the
+ * step type is called. Returns a list of lines (possibly empty).
+ */
+export function stepResultLines(result) {
+  if (!result || typeof result !== "object") return [];
+  const has = (...keys) => keys.every((k) => k in result);
+  const lines = [];
+  if (has("new", "changed")) {
+    let line = `${plural(result.new, "new transaction")}, ${formatCount(result.changed)} changed`;
+    if (result.total != null) line += ` (${formatCount(result.total)} in total)`;
+    lines.push(line);
+  } else if (has("suggested")) {
+    let line = plural(result.suggested, "suggestion");
+    if (result.skipped != null) line += `, ${formatCount(result.skipped)} skipped`;
+    if (result.considered != null) line += ` (${plural(result.considered, "transaction")} considered)`;
+    lines.push(line);
+  } else if (has("applied")) {
+    lines.push(`${plural(result.applied, "category", "categories")} applied, ${formatCount(result.skipped ?? 0)} skipped`);
+    for (const [tx, reason] of Object.entries(result.skippedTransactions || {})) {
+      lines.push(`Skipped ${tx}: ${reason}`);
+    }
+  } else if (has("snapshotId")) {
+    const parts = [];
+    if (result.transactions != null) parts.push(plural(result.transactions, "transaction"));
+    if (result.categories != null) parts.push(plural(result.categories, "category", "categories"));
+    if (result.sizeBytes != null) parts.push(formatBytes(result.sizeBytes));
+    lines.push(`Snapshot ${result.snapshotId}${parts.length ? ": " + parts.join(", ") : ""}`);
+  } else if (has("droppedSuggestions") || (has("transactions") && Object.keys(result).length <= 2)) {
+    let line = `${plural(result.transactions ?? 0, "transaction")} downloaded again`;
+    if (result.droppedSuggestions != null) line += `, ${plural(result.droppedSuggestions, "outdated suggestion")} dropped`;
+    lines.push(line);
+  } else {
+    const parts = Object.entries(result)
+      .filter(([, v]) => v == null || typeof v !== "object")
+      .map(([k, v]) => `${humanize(k).toLowerCase()}: ${v}`);
+    if (parts.length) lines.push(humanize(parts.join(", ")));
+  }
+  return lines;
+}

@@ -1,0 +1,236 @@
+// Views for the job list and the job detail panel. They read state and call actions; no fetching.
+
+import { h, badge, timeEl, durationEl } from "./dom.js";
+import { ACTIVE, TERMINAL, stepName, stepResultLines, statusText, humanize, formatCount } from "./format.js";
+
+export function jobLabel(job, jobTypes) {
+  if (job.label) return job.label;
+  const jt = jobTypes.find((t) => t.type === job.type);
+  return jt ? jt.label : humanize(job.type);
+}
+
+function triggerText(trigger) {
+  return trigger === "scheduled" ? "Scheduled" : trigger === "user" ? "Started by you" : humanize(trigger || "unknown");
+}
+
+/** Items for the <ol> job list. */
+export function jobListItems(state, actions) {
+  return state.jobs.map((job) => {
+    const selected = job.id === state.selectedJobId;
+    return h(
+      "li",
+      { class: "job-item" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "job-row" + (selected ? " is-selected" : ""),
+          "aria-current": selected ? "true" : null,
+          "data-key": `job-${job.id}`,
+          "data-testid": "job-row",
+          "data-job-id": job.id,
+          "data-job-type": job.type,
+          "data-status": job.status,
+          onclick: () => actions.selectJob(job.id),
+        },
+        h(
+          "span",
+          { class: "job-row-top" },
+          h("span", { class: "job-row-label", "data-testid": "job-row-label" }, jobLabel(job, state.jobTypes)),
+          badge(job.status, { "data-testid": "job-row-status" }),
+        ),
+        h(
+          "span",
+          { class: "job-row-meta" },
+          h("span", null, "Created ", timeEl(job.createdAt)),
+          h("span", null, job.startedAt ? "Took " : "", job.startedAt ? durationEl(job) : "Not started"),
+          h("span", { "data-testid": "job-row-trigger" }, triggerText(job.trigger)),
+        ),
+      ),
+    );
+  });
+}
+
+function metaRow(term, ...value) {
+  return [h("dt", null, term), h("dd", null, ...value)];
+}
+
+function progressBar(step) {
+  const total = step.progressTotal;
+  const done = step.progressDone ?? 0;
+  const known = total != null && total > 0;
+  const pct = known ? Math.min(100, Math.round((done / total) * 100)) : null;
+  return h(
+    "div",
+    { class: "progress" },
+    h(
+      "div",
+      {
+        class: "progress-track" + (known ? "" : " is-indeterminate"),
+        role: "progressbar",
+        "aria-label": `${stepName(step.stepType)} progress`,
+        "aria-valuemin": "0",
+        "aria-valuemax": known ? String(total) : null,
+        "aria-valuenow": known ? String(done) : null,
+        "data-testid": "step-progress",
+      },
+      h("div", { class: "progress-fill", style: known ? `width: ${pct}%` : null }),
+    ),
+    h("span", { class: "progress-text" }, known ? `${formatCount(done)} / ${formatCount(total)}` : "Working…"),
+  );
+}
+
+function stepItem(step) {
+  const lines = stepResultLines(step.result);
+  return h(
+    "li",
+    { class: `step step-${step.status}`, "data-testid": "step", "data-step-type": step.stepType, "data-status": step.status },
+    h(
+      "div",
+      { class: "step-head" },
+      h("span", { class: "step-pos", "aria-hidden": "true" }, String((step.position ?? 0) + 1)),
+      h("span", { class: "step-name", "data-testid": "step-name" }, stepName(step.stepType)),
+      badge(step.status, { "data-testid": "step-status" }),
+    ),
+    step.status === "running" ? progressBar(step) : null,
+    lines.length
+      ? h("ul", { class: "step-result", "data-testid": "step-result" }, lines.map((l) => h("li", null, l)))
+      : null,
+    step.failureReason ? h("p", { class: "step-failure", "data-testid": "step-failure" }, step.failureReason) : null,
+    step.startedAt
+      ? h("p", { class: "step-times muted" }, "Started ", timeEl(step.startedAt), " · took ", durationEl(step))
+      : step.status === "queued"
+        ? h("p", { class: "step-times muted" }, "Waiting for the previous step")
+        : null,
+  );
+}
+
+function failureBox(job, steps) {
+  if (job.status !== "failed" && !job.failureReason) return null;
+  const failedStep = steps.find((s) => s.status === "failed");
+  const reason = job.failureReason || (failedStep && failedStep.failureReason) || "The job failed without a reason.";
+  const where = failedStep ? `The step “${stepName(failedStep.stepType)}” failed: ` : job.status === "failed" ? "The job failed: " : "";
+  return h(
+    "div",
+    { class: "failure", "data-testid": "failure-reason" },
+    h("strong", null, job.status === "failed" ? "Why it failed" : "Note"),
+    h("p", null, where, h("span", { "data-testid": "failure-text" }, reason)),
+  );
+}
+
+function eventItem(event, steps) {
+  const step = event.stepId ? steps.find((s) => s.id === event.stepId) : null;
+  return h(
+    "li",
+    { class: "event", "data-testid": "event", "data-status": event.status },
+    h("span", { class: "event-time" }, timeEl(event.createdAt)),
+    h(
+      "span",
+      { class: "event-body" },
+      badge(event.status, { class: `badge badge-small badge-${event.status}` }),
+      step ? h("span", { class: "event-step" }, stepName(step.stepType)) : null,
+      h("span", { class: "event-message" }, event.message || statusText(event.status)),
+    ),
+  );
+}
+
+/** The detail panel content for the selected job (or a hint when none is selected). */
+export function jobDetailView(state, actions) {
+  const id = state.selectedJobId;
+  if (!id) {
+    return [
+      h("h2", { id: "detail-h" }, "Job detail"),
+      h("p", { class: "muted empty" }, "Choose a job in the list, or start one, to see its steps and events here."),
+    ];
+  }
+  const detail = state.details.get(id);
+  const listed = state.jobs.find((j) => j.id === id);
+  const job = (detail && detail.job) || listed;
+  if (!job) {
+    return [h("h2", { id: "detail-h" }, "Job detail"), h("p", { class: "muted empty" }, "Loading…")];
+  }
+  const steps = ((detail && detail.steps) || []).slice().sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+  const events = ((detail && detail.events) || [])
+    .slice()
+    .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+  const busy = (key) => state.busy.has(key);
+
+  const actionsRow = [];
+  if (ACTIVE.has(job.status)) {
+    const key = `cancel-${job.id}`;
+    actionsRow.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-danger",
+          "data-key": key,
+          "data-testid": "cancel-job",
+          "aria-disabled": busy(key) || job.cancelRequested ? "true" : null,
+          onclick: () => actions.cancelJob(job),
+        },
+        job.cancelRequested ? "Cancel requested…" : busy(key) ? "Canceling…" : "Cancel job",
+      ),
+    );
+  }
+  if (TERMINAL.has(job.status) && job.status !== "succeeded" && actions.canRunAgain(job)) {
+    const key = `again-${job.id}`;
+    actionsRow.push(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-primary",
+          "data-key": key,
+          "data-testid": "run-again",
+          "aria-disabled": busy(key) ? "true" : null,
+          onclick: () => actions.runAgain(job),
+        },
+        busy(key) ? "Starting…" : "Run again",
+      ),
+    );
+  }
+
+  const meta = job.metadata || {};
+  const extras = [];
+  if (meta.fullResync) extras.push("Full resync");
+  if (Array.isArray(meta.suggestionIds)) extras.push(`${meta.suggestionIds.length} suggestions`);
+  if (job.maxAttempts > 1 || job.attempt > 1) extras.push(`Attempt ${job.attempt ?? 1} of ${job.maxAttempts ?? 1}`);
+
+  return [
+    h(
+      "div",
+      { class: "detail-head" },
+      h("h2", { id: "detail-h", "data-testid": "job-detail-label" }, jobLabel(job, state.jobTypes)),
+      badge(job.status, { "data-testid": "job-detail-status" }),
+    ),
+    h(
+      "dl",
+      { class: "meta" },
+      metaRow("Created", timeEl(job.createdAt)),
+      metaRow("Started", timeEl(job.startedAt)),
+      metaRow("Completed", timeEl(job.completedAt)),
+      metaRow("Duration", durationEl(job)),
+      metaRow("Trigger", triggerText(job.trigger)),
+      extras.length ? metaRow("Details", extras.join(" · ")) : null,
+      job.nextAttemptAt && !TERMINAL.has(job.status) ? metaRow("Next attempt", timeEl(job.nextAttemptAt)) : null,
+      job.parentJobId
+        ? metaRow(
+            "Started by",
+            h("button", { type: "button", class: "linklike", "data-key": "parent", onclick: () => actions.selectJob(job.parentJobId) }, "parent job"),
+          )
+        : null,
+      metaRow("Job id", h("code", { class: "job-id" }, job.id)),
+    ),
+    failureBox(job, steps),
+    actionsRow.length ? h("div", { class: "actions" }, actionsRow) : null,
+    h("h3", null, "Steps"),
+    steps.length
+      ? h("ol", { class: "steps", "data-testid": "step-list" }, steps.map(stepItem))
+      : h("p", { class: "muted" }, detail ? "This job has no steps." : "Loading steps…"),
+    h("h3", null, "Timeline"),
+    events.length
+      ? h("ol", { class: "events", "data-testid": "event-list" }, events.map((e) => eventItem(e, steps)))
+      : h("p", { class: "muted" }, detail ? "No events yet." : "Loading events…"),
+  ];
+}
