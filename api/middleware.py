@@ -1,0 +1,36 @@
+"""Per-request work: a database connection, and one log line per request."""
+from __future__ import annotations
+
+import logging
+import time
+
+import falcon
+
+from models.db import database
+
+log = logging.getLogger("api.request")
+
+
+class DatabaseConnection:
+    """Opens the app database connection for a request and closes it after (returns it to the pool)."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.path.startswith("/api/"):
+            database.connect(reuse_if_open=True)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
+        if not database.is_closed():
+            database.close()
+
+
+class RequestLog:
+    """One summary line per API request: method, path, status, milliseconds."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
+        if log.isEnabledFor(logging.INFO) and req.path.startswith("/api/"):
+            elapsed = (time.perf_counter() - req.context.started) * 1000
+            log.info("%s %s %s %.1fms", req.method, req.relative_uri, resp.status[:3] if isinstance(resp.status, str)
+                     else resp.status, elapsed)

@@ -1,0 +1,166 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at /api/openapi.json."""
+from __future__ import annotations
+
+import falcon
+
+from jobs.registry import DEFAULT_TYPES
+from models.domain import SUGGESTION_STATUSES
+from models.jobs import JOB_STATUSES, STEP_STATUSES
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_name: str, **extra: object) -> dict:
+    return {"type": [type_name, "null"], **extra}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    texts = {400: "Malformed JSON", 404: "Not found", 409: "Invalid transition", 413: "Body over 64 KiB",
+             422: "Invalid body or query field"}
+    return {str(c): _json(_ref("Error"), texts[c]) for c in codes}
+
+
+TIME = {"type": "string", "format": "date-time"}
+NTIME = _nullable("string", format="date-time")
+KINDS = [t.kind for t in DEFAULT_TYPES if t.kind]
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
+    "Budget": {"type": "object", "required": ["id", "name", "connector"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "connector": {"enum": ["demo", "actual"]},
+        "createdAt": NTIME}},
+    "JobType": {"type": "object", "required": ["type", "label", "steps", "kind", "userStartable"], "properties": {
+        "type": {"type": "string"}, "label": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}},
+        "kind": _nullable("string"), "userStartable": {"type": "boolean"}, "maxAttempts": {"type": "integer"},
+        "timeoutMinutes": {"type": "number"}}},
+    "Job": {"type": "object", "additionalProperties": False, "required": [
+        "id", "budgetId", "type", "label", "status", "trigger", "createdAt", "updatedAt", "attempt"], "properties": {
+        "id": {"type": "string"}, "budgetId": {"type": "string"}, "type": {"type": "string"},
+        "label": {"type": "string"}, "status": {"enum": list(JOB_STATUSES)}, "trigger": {"enum": ["user", "scheduled"]},
+        "createdAt": TIME, "startedAt": NTIME, "completedAt": NTIME, "updatedAt": TIME,
+        "failureReason": _nullable("string"), "parentJobId": _nullable("string"), "metadata": {"type": "object"},
+        "attempt": {"type": "integer", "minimum": 0}, "maxAttempts": {"type": "integer", "minimum": 1},
+        "nextAttemptAt": NTIME, "cancelRequested": {"type": "boolean"}}},
+    "Step": {"type": "object", "additionalProperties": False, "required": [
+        "id", "jobId", "stepType", "position", "status", "progressDone"], "properties": {
+        "id": {"type": "integer"}, "jobId": {"type": "string"}, "stepType": {"type": "string"},
+        "label": {"type": "string"}, "position": {"type": "integer"}, "status": {"enum": list(STEP_STATUSES)},
+        "startedAt": NTIME, "completedAt": NTIME, "failureReason": _nullable("string"),
+        "progressDone": {"type": "integer"}, "progressTotal": _nullable("integer"),
+        "result": _nullable("object")}},
+    "Event": {"type": "object", "additionalProperties": False, "required": ["id", "jobId", "status", "message", "createdAt"],
+              "properties": {"id": {"type": "integer"}, "jobId": {"type": "string"}, "stepId": _nullable("integer"),
+                             "status": {"type": "string"}, "message": {"type": "string"}, "createdAt": TIME}},
+    "Suggestion": {"type": "object", "required": [
+        "id", "budgetId", "transactionId", "payeeName", "amount", "date", "accountName", "proposedCategoryId",
+        "proposedCategoryName", "confidence", "rationale", "status", "jobId", "createdAt"], "properties": {
+        "id": {"type": "string"}, "budgetId": {"type": "string"}, "transactionId": {"type": "string"},
+        "payeeName": {"type": "string"}, "payeeKey": {"type": "string"},
+        "amount": {"type": "integer", "description": "minor units; negative for outflows"},
+        "date": {"type": "string", "format": "date"}, "accountName": {"type": "string"},
+        "proposedCategoryId": {"type": "string"}, "proposedCategoryName": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "rationale": {"type": "string"},
+        "status": {"enum": list(SUGGESTION_STATUSES)}, "jobId": _nullable("string"), "createdAt": TIME}},
+    "JobWithSteps": {"type": "object", "required": ["job", "steps"], "properties": {
+        "job": _ref("Job"), "steps": {"type": "array", "items": _ref("Step")}, "deduplicated": {"type": "boolean"}}},
+    "JobDetail": {"type": "object", "required": ["job", "steps", "events"], "properties": {
+        "job": _ref("Job"), "steps": {"type": "array", "items": _ref("Step")},
+        "events": {"type": "array", "items": _ref("Event")}}},
+    "JobList": {"type": "object", "required": ["jobs", "nextCursor"], "properties": {
+        "jobs": {"type": "array", "items": _ref("Job")}, "nextCursor": _nullable("string")}},
+    "JobRequest": {"type": "object", "required": ["budgetId"], "additionalProperties": False, "properties": {
+        "budgetId": {"type": "string"}, "fullResync": {"type": "boolean", "description": "sync-and-suggest only"},
+        "suggestionId": {"type": "string", "description": "suggestions-retry: one suggestion of the payee group"},
+        "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                          "description": "suggestions-apply: approved suggestion ids"}}},
+    "SuggestionIds": {"type": "object", "required": ["suggestionIds"], "properties": {
+        "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
+}
+
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "Weak ETag; send it back as If-None-Match"}}
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
+
+PATHS = {
+    "/api/health": {"get": {"summary": "Liveness and database check", "responses": {
+        "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, "Healthy")}}},
+    "/api/budgets": {
+        "get": {"summary": "Demo budgets and, with ACTUAL_SERVER_URL, the Actual server's files", "responses": {
+            "200": _json({"type": "object", "required": ["budgets"], "properties": {
+                "budgets": {"type": "array", "items": _ref("Budget")}, "warning": {"type": "string"}}}, "Budgets")}},
+        "post": {"summary": "Add a demo budget with its own data", "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "connector": {"const": "demo"},
+                "failOn": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "test hook: connector method -> failure message"}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["budget"],
+                                        "properties": {"budget": _ref("Budget")}}, "Created"), **_errors(400, 413, 422)}}},
+    "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {
+        "200": _json({"type": "object", "required": ["jobTypes"], "properties": {
+            "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},
+    "/api/jobs": {"get": {"summary": "Jobs, newest first", "parameters": [
+        {"name": "budgetId", "in": "query", "schema": {"type": "string"}},
+        {"name": "type", "in": "query", "schema": {"enum": [t.name for t in DEFAULT_TYPES]}},
+        {"name": "status", "in": "query", "schema": {"enum": list(JOB_STATUSES)}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}}, IF_NONE_MATCH],
+        "responses": {"200": {**_json(_ref("JobList"), "A page of jobs"), "headers": ETAG_HEADER},
+                      "304": {"description": "Unchanged since the ETag sent"}, **_errors(422)}}},
+    "/api/jobs/{kind}": {"post": {
+        "summary": "Start a job; 200 with deduplicated=true when one of the same type is queued or running",
+        "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": KINDS}},
+                       {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+        "responses": {"201": _json(_ref("JobWithSteps"), "Created"), "200": _json(_ref("JobWithSteps"), "Existing job"),
+                      **_errors(400, 404, 413, 422)}}},
+    "/api/jobs/{id}": {"get": {"summary": "A job with its steps and events", "parameters": [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, IF_NONE_MATCH],
+        "responses": {"200": {**_json(_ref("JobDetail"), "The job"), "headers": ETAG_HEADER},
+                      "304": {"description": "Unchanged since the ETag sent"}, **_errors(404)}}},
+    "/api/jobs/{id}/cancel": {"post": {
+        "summary": "Cancel a queued job at once, or ask a running one to stop at its next checkpoint",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("JobWithSteps"), "The job after the request"), **_errors(404, 409)}}},
+    "/api/suggestions": {"get": {"summary": "Suggestions, grouped by payee", "parameters": [
+        {"name": "budgetId", "in": "query", "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "schema": {"enum": list(SUGGESTION_STATUSES)}}],
+        "responses": {"200": _json({"type": "object", "required": ["suggestions"], "properties": {
+            "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "Suggestions"), **_errors(422)}}},
+}
+for _action in ("approve", "reject"):
+    PATHS[f"/api/suggestions/{{id}}/{_action}"] = {"post": {
+        "summary": f"{_action.capitalize()} one suggestion",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object", "required": ["suggestion"],
+                                    "properties": {"suggestion": _ref("Suggestion")}}, "The suggestion"),
+                      **_errors(404, 409)}}}
+    PATHS[f"/api/suggestions/{_action}"] = {"post": {
+        "summary": f"{_action.capitalize()} several suggestions (a payee group)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SuggestionIds")}}},
+        "responses": {"200": _json({"type": "object", "required": ["suggestions"], "properties": {
+            "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "The suggestions"),
+            **_errors(400, 409, 413, 422)}}}
+PATHS["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "budget-assist", "version": "0.1.0",
+             "description": "Jobs that sync Actual budgets, propose categories and apply them. "
+                            "Errors: {\"error\": {\"code\", \"message\", \"field\"?}}."},
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS},
+}
+
+
+class OpenAPIResource:
+    """GET /api/openapi.json."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = DOCUMENT

@@ -1,0 +1,1 @@
+"""Falcon resources: read input, call one service, write resp.media."""

@@ -1,0 +1,47 @@
+"""Budget endpoints and the health check."""
+from __future__ import annotations
+
+import falcon
+
+from api import validation as v
+from budget.connector import ConnectorError
+from budget.service import BudgetService, budget_dict
+from core.errors import ValidationFailed
+from models.db import database
+
+
+class HealthResource:
+    """GET /api/health: the process answers and its database is reachable."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        database.execute_sql("SELECT 1")
+        resp.media = {"status": "ok"}
+
+
+class BudgetsResource:
+    """GET /api/budgets; POST /api/budgets adds a demo budget."""
+
+    def __init__(self, budgets: BudgetService) -> None:
+        self.budgets = budgets
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            rows = self.budgets.list()
+            warning = None
+        except ConnectorError as exc:  # the Actual server is down: still list the local budgets
+            rows = [budget_dict(b) for b in self.budgets.local()]
+            warning = exc.message
+        resp.media = {"budgets": rows} | ({"warning": warning} if warning else {})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = v.read_json(req)
+        v.only_fields(body, {"name", "connector", "failOn"})
+        name = v.string(body, "name")
+        connector = v.string(body, "connector", required=False) or "demo"
+        if connector != "demo":
+            raise ValidationFailed("connector must be \"demo\"; Actual budgets come from ACTUAL_SERVER_URL.",
+                                   field="connector", code="invalid_value")
+        budget = self.budgets.create_demo(name, v.string_map(body, "failOn"))
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/budgets/{budget.id}"
+        resp.media = {"budget": budget_dict(budget)}

@@ -1,0 +1,92 @@
+"""Job endpoints: create by kind, list, detail, cancel, job types."""
+from __future__ import annotations
+
+import falcon
+
+from api import validation as v
+from api.etag import make_etag, not_modified
+from api.serialize import event_dict, job_dict, step_dict
+from jobs.service import JobService
+from jobs.submission import JobSubmission
+from models.jobs import JOB_STATUSES
+
+BODY_FIELDS = {"budgetId", "fullResync", "suggestionId", "suggestionIds"}
+
+
+class JobTypesResource:
+    """GET /api/job-types."""
+
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"jobTypes": [
+            {"type": t.name, "label": t.label, "steps": list(t.steps), "kind": t.kind,
+             "userStartable": t.user_startable, "maxAttempts": t.retry.attempts, "timeoutMinutes": t.timeout_minutes}
+            for t in self.jobs.registry.all()]}
+
+
+class JobsResource:
+    """GET /api/jobs: newest first, filtered, with a cursor."""
+
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = v.query_int(req, "limit", 20, 1, 100)
+        type_name = v.query_choice(req, "type", self.jobs.registry.names())
+        status = v.query_choice(req, "status", JOB_STATUSES)
+        rows, next_cursor = self.jobs.list(budget_id=req.get_param("budgetId") or None, type_name=type_name,
+                                           status=status, limit=limit, cursor=req.get_param("cursor") or None)
+        etag = make_etag([next_cursor] + [f"{r['id']}:{r['updated_at']}" for r in rows])
+        if not_modified(req, resp, etag):
+            return
+        registry = self.jobs.registry
+        resp.media = {"jobs": [job_dict(r, registry) for r in rows], "nextCursor": next_cursor}
+
+
+class JobResource:
+    """GET /api/jobs/{id}; POST /api/jobs/{kind} creates a job of that kind."""
+
+    def __init__(self, jobs: JobService, submission: JobSubmission) -> None:
+        self.jobs = jobs
+        self.submission = submission
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
+        version = self.jobs.version(ref)
+        if version is None:
+            self.jobs.get(ref)  # raises NotFound
+        if not_modified(req, resp, make_etag((ref,) + tuple(version))):
+            return
+        job = self.jobs.get(ref)
+        resp.media = {"job": job_dict(job, self.jobs.registry),
+                      "steps": [step_dict(s) for s in self.jobs.steps(ref)],
+                      "events": [event_dict(e) for e in self.jobs.events(ref)]}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
+        body = v.read_json(req)
+        v.only_fields(body, BODY_FIELDS)
+        created = self.submission.submit(
+            ref, budget_id=v.string(body, "budgetId", max_length=64),
+            full_resync=v.boolean(body, "fullResync"),
+            suggestion_id=v.string(body, "suggestionId", required=False, max_length=64),
+            suggestion_ids=v.string_list(body, "suggestionIds") if "suggestionIds" in body else None,
+            idempotency_key=req.get_header("Idempotency-Key"), raw_body=body)
+        media = {"job": job_dict(created.job, self.jobs.registry), "steps": [step_dict(s) for s in created.steps]}
+        if created.created:
+            resp.status = falcon.HTTP_201
+        else:
+            media["deduplicated"] = True
+        resp.location = f"/api/jobs/{created.job.id}"
+        resp.media = media
+
+
+class JobCancelResource:
+    """POST /api/jobs/{id}/cancel."""
+
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
+        job = self.jobs.cancel(ref)
+        resp.media = {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in self.jobs.steps(ref)]}

@@ -1,0 +1,98 @@
+"""Budgets: the demo budgets kept here and the files of the configured Actual server."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+import zlib
+from typing import Any, Callable, Optional
+
+from core.clock import Clock, utcnow
+from core.errors import NotFound, ValidationFailed
+from models.domain import Budget
+
+log = logging.getLogger(__name__)
+
+DEMO_BUDGET_ID = "demo"
+DEMO_SEED = 20261129
+
+
+class BudgetService:
+    """Lists, creates and resolves budgets."""
+
+    def __init__(self, *, clock: Clock = utcnow, actual_session: Optional[Callable[[], Any]] = None,
+                 list_ttl_seconds: float = 30.0) -> None:
+        self.clock = clock
+        self._actual_session = actual_session
+        self._list_ttl = list_ttl_seconds
+        self._files_cache: tuple[float, list[tuple[str, str]]] | None = None
+
+    def ensure_demo(self) -> Budget:
+        """The built-in demo budget, created on first call (safe when several processes race)."""
+        Budget.insert(id=DEMO_BUDGET_ID, name="Demo Household", connector="demo", seed=DEMO_SEED,
+                      options={}, created_at=self.clock()).on_conflict_ignore().execute()
+        return Budget.get_by_id(DEMO_BUDGET_ID)
+
+    def create_demo(self, name: str, fail_on: Optional[dict[str, str]] = None) -> Budget:
+        """Another demo budget with its own data, from a seed derived from its id."""
+        budget_id = f"demo-{uuid.uuid4().hex[:12]}"
+        seed = zlib.crc32(budget_id.encode())
+        return Budget.create(id=budget_id, name=name, connector="demo", seed=seed,
+                             options={"failOn": fail_on} if fail_on else {}, created_at=self.clock())
+
+    def local(self) -> list[Budget]:
+        """The budgets recorded here, oldest first."""
+        return list(Budget.select().order_by(Budget.created_at, Budget.id))
+
+    def list(self) -> list[dict]:
+        """Local budgets, then the Actual server's files not yet known locally."""
+        rows = [budget_dict(b) for b in self.local()]
+        known = {r["id"] for r in rows}
+        for file_id, name in self._actual_files():
+            if file_id not in known:
+                rows.append({"id": file_id, "name": name, "connector": "actual", "createdAt": None})
+            else:
+                for r in rows:
+                    if r["id"] == file_id:
+                        r["name"] = name
+        return rows
+
+    def resolve(self, budget_id: str, field: str = "budgetId") -> Budget:
+        """The budget with this id; an Actual file id seen for the first time is recorded here."""
+        budget = Budget.get_or_none(Budget.id == budget_id)
+        if budget is not None:
+            return budget
+        if self._actual_session is not None:
+            files = dict(self._actual_files(refresh=True))
+            if budget_id in files:
+                Budget.insert(id=budget_id, name=files[budget_id], connector="actual", seed=0, options={},
+                              created_at=self.clock()).on_conflict_ignore().execute()
+                return Budget.get_by_id(budget_id)
+            raise NotFound(f"No budget file with id {budget_id!r} on the Actual server.", field=field,
+                           code="budget_not_found")
+        raise ValidationFailed(f"{field} {budget_id!r} is not a known budget.", field=field, code="unknown_budget")
+
+    def get(self, budget_id: str) -> Budget:
+        """A budget already recorded here, or NotFound."""
+        budget = Budget.get_or_none(Budget.id == budget_id)
+        if budget is None:
+            raise NotFound(f"No budget with id {budget_id!r}.")
+        return budget
+
+    def _actual_files(self, refresh: bool = False) -> list[tuple[str, str]]:
+        if self._actual_session is None:
+            return []
+        now = time.monotonic()
+        if not refresh and self._files_cache and now - self._files_cache[0] < self._list_ttl:
+            return self._files_cache[1]
+        files = self._actual_session().list_budget_files()
+        self._files_cache = (now, files)
+        return files
+
+
+def budget_dict(budget: Budget) -> dict:
+    """A budget as the API shows it."""
+    from core.clock import isoformat
+
+    return {"id": budget.id, "name": budget.name, "connector": budget.connector,
+            "createdAt": isoformat(budget.created_at)}

@@ -1,0 +1,93 @@
+"""Configuration, read once from the environment into a frozen object."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the web and worker processes take from the environment."""
+
+    data_dir: Path
+    database_url: str
+    queue_url: str
+    demo_budget: bool = True
+    sync_interval_minutes: int = 60
+    job_retention_days: int = 30
+    reconcile_interval_seconds: int = 30
+    heartbeat_interval_seconds: float = 2.0
+    heartbeat_timeout_seconds: float = 30.0
+    queued_grace_seconds: float = 60.0
+    job_timeout_minutes: Mapping[str, float] = field(default_factory=dict)
+    retry_base_seconds: Optional[float] = None
+    worker_count: int = 2
+    host_name: str = "localhost"
+    actual_server_url: Optional[str] = None
+    actual_password: Optional[str] = field(default=None, repr=False)
+    actual_encryption_password: Optional[str] = field(default=None, repr=False)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
+        """Build the configuration from `env` (default: os.environ)."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("DATA_DIR") or "./data").resolve()
+        timeouts = {}
+        for key, value in env.items():
+            if key.startswith("JOB_TIMEOUT_MINUTES_"):
+                timeouts[key[len("JOB_TIMEOUT_MINUTES_"):].lower()] = _float(env, key, 0.0)
+        base = env.get("RETRY_BASE_SECONDS", "").strip()
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
+            queue_url=env.get("QUEUE_URL") or f"sqlite:///{data_dir / 'queue.db'}",
+            demo_budget=env.get("DEMO_BUDGET", "1").strip() not in ("0", "false", "no", "off"),
+            sync_interval_minutes=_int(env, "SYNC_INTERVAL_MINUTES", 60),
+            job_retention_days=_int(env, "JOB_RETENTION_DAYS", 30, minimum=1),
+            reconcile_interval_seconds=_int(env, "RECONCILE_INTERVAL_SECONDS", 30, minimum=1),
+            heartbeat_interval_seconds=_float(env, "HEARTBEAT_INTERVAL_SECONDS", 2.0),
+            heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0),
+            queued_grace_seconds=_float(env, "QUEUED_GRACE_SECONDS", 60.0),
+            job_timeout_minutes=timeouts,
+            retry_base_seconds=float(base) if base else None,
+            worker_count=_int(env, "WORKERS", 2, minimum=1),
+            host_name=env.get("HOST_NAME") or os.uname().nodename,
+            actual_server_url=(env.get("ACTUAL_SERVER_URL") or "").rstrip("/") or None,
+            actual_password=env.get("ACTUAL_PASSWORD") or None,
+            actual_encryption_password=env.get("ACTUAL_ENCRYPTION_PASSWORD") or None,
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line, event or failure reason."""
+        return [s for s in (self.actual_password, self.actual_encryption_password) if s]

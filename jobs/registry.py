@@ -1,0 +1,141 @@
+"""The job types: label, ordered steps, retry policy and time limit of each."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how late a job whose step hit a transient error is tried again."""
+
+    attempts: int = 3
+    base_seconds: float = 5.0
+    cap_seconds: float = 300.0
+    fixed_delays: Sequence[float] = ()  # explicit delays (plus jitter) instead of exponential backoff
+
+    def delay(self, failed_attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after attempt number `failed_attempt` (1-based) failed."""
+        rng = rng or random
+        if self.fixed_delays:
+            index = min(failed_attempt - 1, len(self.fixed_delays) - 1)
+            base = self.fixed_delays[index]
+            return base + rng.uniform(0, base * 0.2)
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** (failed_attempt - 1)))
+        return rng.uniform(0, ceiling)  # full jitter
+
+    def scaled(self, base_seconds: Optional[float]) -> "RetryPolicy":
+        """The same policy with every delay scaled so that its first one is `base_seconds` (tests)."""
+        if base_seconds is None:
+            return self
+        if self.fixed_delays:
+            factor = base_seconds / self.fixed_delays[0]
+            return RetryPolicy(self.attempts, self.base_seconds, self.cap_seconds,
+                               tuple(d * factor for d in self.fixed_delays))
+        factor = base_seconds / self.base_seconds
+        return RetryPolicy(self.attempts, base_seconds, self.cap_seconds * factor)
+
+
+@dataclass(frozen=True)
+class JobType:
+    """One kind of job as users and the orchestrator see it."""
+
+    name: str
+    label: str
+    steps: tuple[str, ...]
+    kind: Optional[str]  # the POST /api/jobs/{kind} route; None when users cannot start it
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_minutes: float = 30.0
+
+    @property
+    def user_startable(self) -> bool:
+        return self.kind is not None
+
+
+class UnknownJobType(KeyError):
+    """No job type has this name or kind."""
+
+
+class JobRegistry:
+    """Looks job types up by name or by the kind used in URLs."""
+
+    def __init__(self, types: Sequence[JobType]) -> None:
+        self._by_name = {t.name: t for t in types}
+        self._by_kind = {t.kind: t for t in types if t.kind}
+
+    def get(self, name: str) -> JobType:
+        """The job type called `name`."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownJobType(name) from None
+
+    def by_kind(self, kind: str) -> JobType:
+        """The job type started by POST /api/jobs/{kind}."""
+        try:
+            return self._by_kind[kind]
+        except KeyError:
+            raise UnknownJobType(kind) from None
+
+    def all(self) -> list[JobType]:
+        """Every job type in registration order."""
+        return list(self._by_name.values())
+
+    def names(self) -> list[str]:
+        """Every job type name."""
+        return list(self._by_name)
+
+    def register(self, job_type: JobType) -> None:
+        """Add a job type (the benchmark adds a no-op one)."""
+        self._by_name[job_type.name] = job_type
+        if job_type.kind:
+            self._by_kind[job_type.kind] = job_type
+
+    def with_timeouts(self, minutes: dict[str, float]) -> "JobRegistry":
+        """A copy whose time limits are overridden per type name (JOB_TIMEOUT_MINUTES_<TYPE>)."""
+        types = []
+        for t in self.all():
+            override = minutes.get(t.name)
+            types.append(_replace(t, timeout_minutes=override) if override else t)
+        return JobRegistry(types)
+
+    def with_retry_base(self, base_seconds: Optional[float]) -> "JobRegistry":
+        """A copy whose retry delays start at `base_seconds` (RETRY_BASE_SECONDS, for tests)."""
+        if base_seconds is None:
+            return self
+        return JobRegistry([_replace(t, retry=t.retry.scaled(base_seconds)) for t in self.all()])
+
+
+def _replace(job_type: JobType, **changes: object) -> JobType:
+    from dataclasses import replace
+
+    return replace(job_type, **changes)
+
+
+SCHEDULED_RETRY = RetryPolicy(attempts=4, fixed_delays=(60.0, 300.0, 900.0))
+
+DEFAULT_TYPES = (
+    JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
+    JobType("suggestions_generate", "Generate Suggestions", ("suggestions",), "suggestions-generate"),
+    JobType("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest"),
+    JobType("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry"),
+    JobType("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply"),
+    JobType("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
+    JobType("snapshot_redownload", "Redownload Snapshot", ("redownload",), "snapshot-redownload"),
+    JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,
+            retry=SCHEDULED_RETRY),
+)
+
+STEP_LABELS = {
+    "sync": "Sync",
+    "suggestions": "Suggestions",
+    "apply": "Apply",
+    "snapshot": "Snapshot",
+    "redownload": "Redownload",
+}
+
+
+def default_registry() -> JobRegistry:
+    """The product's job types."""
+    return JobRegistry(DEFAULT_TYPES)

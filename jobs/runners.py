@@ -1,0 +1,63 @@
+"""Maps each step type to the budget or suggestion work it does, with a connector opened per step."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from budget.connector import Connector
+from budget.factory import ConnectorFactory
+from budget.operations import BudgetOperations, plural
+from budget.service import BudgetService
+from jobs.steps import StepContext, StepOutcome, StepRunners
+from suggestions.service import SuggestionService
+
+
+class StepWork:
+    """The step runners of the product's job types."""
+
+    def __init__(self, budgets: BudgetService, connectors: ConnectorFactory, operations: BudgetOperations,
+                 suggestions: SuggestionService) -> None:
+        self.budgets = budgets
+        self.connectors = connectors
+        self.operations = operations
+        self.suggestions = suggestions
+
+    def runners(self) -> StepRunners:
+        """step_type -> runner."""
+        return {"sync": self.sync, "suggestions": self.generate, "apply": self.apply,
+                "snapshot": self.snapshot, "redownload": self.redownload}
+
+    @contextmanager
+    def _connector(self, ctx: StepContext) -> Iterator[Connector]:
+        connector = self.connectors.open(self.budgets.get(ctx.budget_id))
+        try:
+            yield connector
+        finally:
+            connector.close()
+
+    def sync(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            full = bool(ctx.metadata.get("fullResync")) and ctx.job_type != "suggestions_apply"
+            return StepOutcome(*self.operations.sync(connector, ctx.progress, full=full))
+
+    def redownload(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            return StepOutcome(*self.operations.redownload(ctx.budget_id, connector, ctx.progress))
+
+    def snapshot(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            return StepOutcome(*self.operations.snapshot(ctx.budget_id, ctx.job_id, connector))
+
+    def apply(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            ids = ctx.metadata.get("suggestionIds")
+            return StepOutcome(*self.operations.apply(ctx.budget_id, connector, ctx.progress, ids))
+
+    def generate(self, ctx: StepContext) -> StepOutcome:
+        payee_key = ctx.metadata.get("payeeKey")
+        if payee_key is not None:
+            self.suggestions.reset_payee_group(ctx.budget_id, payee_key)
+        with self._connector(ctx) as connector:
+            result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
+        summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
+        return StepOutcome(result, summary)

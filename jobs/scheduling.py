@@ -1,0 +1,49 @@
+"""Scheduled sync & suggest per budget, once per interval however many workers run the periodic task."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from jobs.service import JobService
+from models.db import write_transaction
+from models.domain import Budget
+from models.jobs import PeriodicRun
+
+log = logging.getLogger(__name__)
+
+SLACK = dt.timedelta(seconds=5)  # periodic tasks fire once a minute, a few seconds late at worst
+
+
+def claim_slot(name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
+    """True for exactly one caller per interval (a conditional UPDATE, atomic on SQLite and PostgreSQL)."""
+    with write_transaction():
+        PeriodicRun.insert(name=name, last_run_at=dt.datetime(1970, 1, 1)).on_conflict_ignore().execute()
+        updated = (PeriodicRun.update(last_run_at=now)
+                   .where(PeriodicRun.name == name, PeriodicRun.last_run_at <= now - interval + SLACK).execute())
+    return updated == 1
+
+
+class ScheduledSync:
+    """Enqueues `scheduled_sync_and_suggest` for each budget every SYNC_INTERVAL_MINUTES."""
+
+    def __init__(self, service: JobService, interval_minutes: int) -> None:
+        self.service = service
+        self.interval = dt.timedelta(minutes=interval_minutes)
+
+    def enqueue_due(self) -> list[str]:
+        """Create the scheduled job of every budget whose interval has passed; return their ids."""
+        if self.interval.total_seconds() <= 0:
+            return []
+        created = []
+        now = self.service.clock()
+        for (budget_id,) in Budget.select(Budget.id).tuples():
+            if self.service.active_twin(budget_id, "scheduled_sync_and_suggest") is not None:
+                continue  # never while one is queued or running; the slot stays open for the next minute
+            if not claim_slot(f"scheduled_sync:{budget_id}", self.interval, now):
+                continue
+            result = self.service.create("scheduled_sync_and_suggest", budget_id, trigger="scheduled")
+            if result.created:
+                created.append(result.job.id)
+        if created:
+            log.info("scheduled %d sync & suggest jobs", len(created))
+        return created

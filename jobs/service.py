@@ -1,0 +1,469 @@
+"""JobService: the only writer of job and step statuses; each change and its event in one transaction."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+import peewee as pw
+
+from core.clock import Clock, utcnow
+from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.redact import redact
+from jobs.queue import JobQueue
+from jobs.registry import STEP_LABELS, JobRegistry, JobType
+from models.db import write_transaction
+from models.jobs import ACTIVE_STATUSES, BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
+
+log = logging.getLogger(__name__)
+
+JOB_TRANSITIONS = {
+    "queued": {"running", "failed", "canceled"},
+    "running": {"succeeded", "failed", "canceled", "queued"},  # queued: retry or recovery
+}
+STEP_TRANSITIONS = {
+    "pending": {"running", "canceled"},
+    "running": {"succeeded", "failed", "canceled", "pending"},  # pending: retry or recovery
+}
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
+
+
+def check_job_transition(current: str, target: str) -> None:
+    """Raise InvalidTransition unless a job may move from `current` to `target`."""
+    if target not in JOB_TRANSITIONS.get(current, ()):
+        raise InvalidTransition(f"A {current} job cannot become {target}.")
+
+
+def check_step_transition(current: str, target: str) -> None:
+    """Raise InvalidTransition unless a step may move from `current` to `target`."""
+    if target not in STEP_TRANSITIONS.get(current, ()):
+        raise InvalidTransition(f"A {current} step cannot become {target}.")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to start a queued job."""
+
+    started: bool
+    step: Optional[JobStep] = None
+    blocked_by: Optional[str] = None  # another job of the budget holds its lock
+    not_before: Optional[dt.datetime] = None  # a retry is not due yet
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Created:
+    """The job a create call returned and whether it is new."""
+
+    job: Job
+    steps: list[JobStep]
+    created: bool
+
+
+def step_label(step_type: str) -> str:
+    """The user-facing name of a step type."""
+    return STEP_LABELS.get(step_type, step_type)
+
+
+class JobService:
+    """Creates jobs and moves them and their steps through the state machine."""
+
+    def __init__(self, registry: JobRegistry, queue: JobQueue, *, clock: Clock = utcnow,
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 lock_ttl_seconds: float = 30.0) -> None:
+        self.registry = registry
+        self.queue = queue
+        self.clock = clock
+        self.new_id = new_id
+        self.lock_ttl = dt.timedelta(seconds=lock_ttl_seconds)
+
+    # ----------------------------------------------------------------- creation
+    def create(self, type_name: str, budget_id: str, *, trigger: str = "user",
+               metadata: Optional[dict] = None, parent_job_id: Optional[str] = None,
+               dedup_key: str = "", idempotency: Optional[tuple[str, str]] = None) -> Created:
+        """Create a queued job with its pending steps, or return the active twin (deduplicated)."""
+        job_type = self.registry.get(type_name)
+        if idempotency:
+            existing = self._idempotent_job(*idempotency)
+            if existing is not None:
+                return Created(existing, self.steps(existing.id), created=False)
+        now = self.clock()
+        job_id = self.new_id()
+        try:
+            with write_transaction():
+                job = Job.create(
+                    id=job_id, budget_id=budget_id, type=job_type.name, status="queued",
+                    trigger=trigger, created_at=now, updated_at=now, metadata=metadata or {},
+                    parent_job_id=parent_job_id, attempt=0, max_attempts=job_type.retry.attempts,
+                    enqueued_at=now, dedup_key=dedup_key, active=True,
+                )
+                JobStep.insert_many([
+                    {"job": job_id, "step_type": s, "position": i, "status": "pending"}
+                    for i, s in enumerate(job_type.steps)
+                ]).execute()
+                by = "the scheduler" if trigger == "scheduled" else "a user"
+                self._event(job_id, None, "queued", f"{job_type.label} queued by {by}", now)
+                if idempotency:
+                    IdempotencyKey.create(key=idempotency[0], request_hash=idempotency[1],
+                                          job_id=job_id, created_at=now)
+        except pw.IntegrityError:
+            twin = self.active_twin(budget_id, job_type.name, dedup_key)
+            if twin is None and idempotency:
+                existing = self._idempotent_job(*idempotency)
+                if existing is not None:
+                    return Created(existing, self.steps(existing.id), created=False)
+            if twin is None:
+                raise
+            return Created(twin, self.steps(twin.id), created=False)
+        log.info("job %s created: %s for budget %s (%s)", job_id, job_type.name, budget_id, trigger)
+        self.queue.enqueue(job_id)
+        return Created(job, self.steps(job_id), created=True)
+
+    def active_twin(self, budget_id: str, type_name: str, dedup_key: str = "") -> Optional[Job]:
+        """The queued or running job of this type and key for the budget, if any."""
+        return (Job.select().where(Job.budget_id == budget_id, Job.type == type_name,
+                                   Job.dedup_key == dedup_key, Job.active == True)  # noqa: E712
+                .first())
+
+    def _idempotent_job(self, key: str, request_hash: str) -> Optional[Job]:
+        row = IdempotencyKey.get_or_none(IdempotencyKey.key == key)
+        if row is None:
+            return None
+        if row.created_at < self.clock() - IDEMPOTENCY_TTL:
+            IdempotencyKey.delete().where(IdempotencyKey.key == key).execute()
+            return None
+        if row.request_hash != request_hash:
+            raise Conflict("This Idempotency-Key was used with a different request body.",
+                           field="Idempotency-Key", code="idempotency_key_reused")
+        return Job.get_or_none(Job.id == row.job_id)
+
+    # ------------------------------------------------------------------ running
+    def claim(self, job_id: str, worker: str) -> Claim:
+        """Start a queued job and its first pending step, unless its budget is busy or it is not due."""
+        with write_transaction():
+            job = Job.get_or_none(Job.id == job_id)
+            if job is None or job.status != "queued":
+                return Claim(False, reason=f"job is {job.status if job else 'gone'}")
+            now = self.clock()
+            if job.next_attempt_at and job.next_attempt_at > now:
+                return Claim(False, not_before=job.next_attempt_at, reason="retry not due")
+            holder = self._take_lock(job, now)
+            if holder != job.id:
+                if job.blocked_by != holder:
+                    other = Job.get_or_none(Job.id == holder)
+                    label = self.registry.get(other.type).label if other else "another job"
+                    Job.update(blocked_by=holder, updated_at=now).where(Job.id == job.id).execute()
+                    self._event(job.id, None, "queued",
+                                f"Waiting for {label} ({holder[:8]}) to finish on this budget", now)
+                return Claim(False, blocked_by=holder, reason="budget busy")
+            started = max(now, job.created_at)
+            attempt = job.attempt + 1
+            self._move_job(job, "running", started_at=started, attempt=attempt, heartbeat_at=now,
+                           worker=worker, blocked_by=None, next_attempt_at=None, updated_at=now)
+            self._event(job.id, None, "running", f"Started (attempt {attempt} of {job.max_attempts})", now)
+            step = self._start_next_step(job.id, now)
+        return Claim(True, step=step)
+
+    def _take_lock(self, job: Job, now: dt.datetime) -> str:
+        """Take the budget's lock for `job` unless a live one is held; return the holder's id."""
+        BudgetLock.delete().where(BudgetLock.budget_id == job.budget_id,
+                                  BudgetLock.expires_at < now).execute()
+        (BudgetLock.insert(budget_id=job.budget_id, job_id=job.id, expires_at=now + self.lock_ttl)
+         .on_conflict_ignore().execute())
+        lock = BudgetLock.get(BudgetLock.budget_id == job.budget_id)
+        return lock.job_id
+
+    def _release_lock(self, job: Job) -> None:
+        BudgetLock.delete().where(BudgetLock.budget_id == job.budget_id,
+                                  BudgetLock.job_id == job.id).execute()
+
+    def _start_next_step(self, job_id: str, now: dt.datetime) -> Optional[JobStep]:
+        step = (JobStep.select().where(JobStep.job == job_id, JobStep.status == "pending")
+                .order_by(JobStep.position).first())
+        if step is None:
+            return None
+        self._move_step(step, "running", started_at=now, completed_at=None, failure_reason=None)
+        self._event(job_id, step.id, "running", f"Step '{step_label(step.step_type)}' started", now)
+        return step
+
+    def advance(self, job_id: str, step_id: int, result: Optional[dict] = None,
+                summary: str = "") -> Optional[JobStep]:
+        """Mark a running step succeeded and start the next one; finish the job after the last."""
+        with write_transaction():
+            now = self.clock()
+            step = self._running_step(job_id, step_id)
+            self._move_step(step, "succeeded", completed_at=max(now, step.started_at), result=result)
+            text = f"Step '{step_label(step.step_type)}' succeeded" + (f": {summary}" if summary else "")
+            self._event(job_id, step.id, "succeeded", text, now)
+            following = self._start_next_step(job_id, now)
+            job = Job.get_by_id(job_id)
+            if following is None:
+                self._finish(job, "succeeded", now, "Succeeded")
+            else:
+                Job.update(updated_at=now).where(Job.id == job_id).execute()
+        return following
+
+    def fail(self, job_id: str, step_id: Optional[int], reason: str) -> None:
+        """Fail the job with a user-safe reason; the failed step's successors become canceled."""
+        reason = redact(reason)
+        with write_transaction():
+            now = self.clock()
+            job = Job.get_by_id(job_id)
+            failed_label = None
+            if step_id is not None:
+                step = self._running_step(job_id, step_id)
+                failed_label = step_label(step.step_type)
+                self._move_step(step, "failed", completed_at=max(now, step.started_at), failure_reason=reason)
+                self._event(job_id, step.id, "failed", f"Step '{failed_label}' failed: {reason}", now)
+            why = f"Canceled because step '{failed_label}' failed" if failed_label else "Canceled because the job failed"
+            self._cancel_open_steps(job_id, why, now)
+            self._finish(job, "failed", now, f"Failed: {reason}", failure_reason=reason)
+        log.info("job %s failed: %s", job_id, reason)
+
+    def retry_later(self, job_id: str, step_id: Optional[int], reason: str, delay_seconds: float) -> dt.datetime:
+        """Put a running job back to queued for its next attempt after `delay_seconds`."""
+        reason = redact(reason)
+        with write_transaction():
+            now = self.clock()
+            job = Job.get_by_id(job_id)
+            at = now + dt.timedelta(seconds=delay_seconds)
+            if step_id is not None:
+                step = self._running_step(job_id, step_id)
+                self._move_step(step, "pending", started_at=None, progress_done=0)
+            self._move_job(job, "queued", next_attempt_at=at, heartbeat_at=None, worker=None,
+                           enqueued_at=now, updated_at=now)
+            self._release_lock(job)
+            self._event(job_id, step_id, "queued",
+                        f"Attempt {job.attempt} of {job.max_attempts} failed: {reason}. "
+                        f"Retrying in {delay_seconds:.0f} s", now)
+        self.queue.enqueue(job_id, delay_seconds)
+        return at
+
+    def requeue(self, job_id: str, message: str, *, refund_attempt: bool = False) -> Optional[str]:
+        """Send a running job back to queued (shutdown, lost worker), or fail it when no attempt is left.
+
+        Returns the job's new status, or None when it was not running. A queued job is enqueued again.
+        """
+        status = self._requeue(job_id, message, refund_attempt)
+        if status == "queued":
+            self.queue.enqueue(job_id)
+        return status
+
+    def _requeue(self, job_id: str, message: str, refund_attempt: bool) -> Optional[str]:
+        with write_transaction():
+            now = self.clock()
+            job = Job.get_or_none(Job.id == job_id)
+            if job is None or job.status != "running":
+                return None
+            if not refund_attempt and job.attempt >= job.max_attempts:
+                reason = "Interrupted: the worker stopped while this job was running"
+                self._fail_running_steps(job_id, reason, now)
+                self._cancel_open_steps(job_id, "Canceled because the job was interrupted", now)
+                self._finish(job, "failed", now, f"Failed: {reason}", failure_reason=reason)
+                return "failed"
+            for step in JobStep.select().where(JobStep.job == job_id, JobStep.status == "running"):
+                self._move_step(step, "pending", started_at=None, progress_done=0)
+            attempt = job.attempt - 1 if refund_attempt else job.attempt
+            self._move_job(job, "queued", heartbeat_at=None, worker=None, enqueued_at=now, updated_at=now,
+                           attempt=attempt)
+            self._release_lock(job)
+            self._event(job_id, None, "queued", f"{message}; queued again for attempt {attempt + 1}", now)
+        return "queued"
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
+        with write_transaction():
+            now = self.clock()
+            job = self.get(job_id)
+            if job.status == "queued":
+                self._cancel_open_steps(job_id, "Canceled before it started", now)
+                self._finish(job, "canceled", now, "Canceled by a user")
+            elif job.status == "running":
+                if not job.cancel_requested:
+                    Job.update(cancel_requested=True, updated_at=now).where(Job.id == job_id).execute()
+                    self._event(job_id, None, "running", "Cancel requested; stopping at the next checkpoint", now)
+            else:
+                raise InvalidTransition(f"The job already {job.status}; only queued or running jobs can be canceled.")
+        return self.get(job_id)
+
+    def finish_canceled(self, job_id: str, message: str = "Canceled by a user") -> None:
+        """End a running job as canceled: its running step and all later steps become canceled."""
+        with write_transaction():
+            now = self.clock()
+            job = Job.get_by_id(job_id)
+            self._cancel_open_steps(job_id, message, now)
+            self._finish(job, "canceled", now, message)
+
+    def fail_timed_out(self, job_id: str, minutes: float) -> None:
+        """Fail a running job that passed its time limit."""
+        reason = f"Timed out after {minutes:g} minutes"
+        with write_transaction():
+            now = self.clock()
+            job = Job.get_by_id(job_id)
+            self._fail_running_steps(job_id, reason, now)
+            self._cancel_open_steps(job_id, "Canceled because the job timed out", now)
+            self._finish(job, "failed", now, f"Failed: {reason}", failure_reason=reason)
+
+    def progress(self, job_id: str, step_id: int, done: int, total: Optional[int]) -> None:
+        """Record a running step's progress."""
+        now = self.clock()
+        with write_transaction():
+            JobStep.update(progress_done=done, progress_total=total).where(
+                JobStep.id == step_id, JobStep.status == "running").execute()
+            Job.update(updated_at=now).where(Job.id == job_id).execute()
+
+    def heartbeat(self, job_id: str) -> bool:
+        """Refresh a running job's heartbeat and budget lock; return whether cancel was requested."""
+        now = self.clock()
+        with write_transaction():
+            Job.update(heartbeat_at=now).where(Job.id == job_id, Job.status == "running").execute()
+            BudgetLock.update(expires_at=now + self.lock_ttl).where(BudgetLock.job_id == job_id).execute()
+        return self.cancel_requested(job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether a user asked this job to stop."""
+        row = Job.select(Job.cancel_requested).where(Job.id == job_id).tuples().first()
+        return bool(row and row[0])
+
+    # ------------------------------------------------------------------ helpers
+    def _finish(self, job: Job, status: str, now: dt.datetime, message: str, failure_reason: Optional[str] = None) -> None:
+        completed = max(now, job.started_at or job.created_at)
+        fields: dict[str, Any] = dict(completed_at=completed, updated_at=now, active=None,
+                                      heartbeat_at=None, next_attempt_at=None, blocked_by=None)
+        if job.status == "queued" and status != "canceled":
+            fields["started_at"] = job.started_at or completed
+        if failure_reason is not None:
+            fields["failure_reason"] = failure_reason
+        self._move_job(job, status, **fields)
+        self._release_lock(job)
+        self._event(job.id, None, status, message, now)
+
+    def _cancel_open_steps(self, job_id: str, message: str, now: dt.datetime) -> None:
+        for step in (JobStep.select().where(JobStep.job == job_id, JobStep.status.in_(("pending", "running")))
+                     .order_by(JobStep.position)):
+            fields = {"completed_at": max(now, step.started_at) if step.started_at else None,
+                      "failure_reason": message}
+            self._move_step(step, "canceled", **fields)
+            self._event(job_id, step.id, "canceled", f"Step '{step_label(step.step_type)}' canceled: {message}", now)
+
+    def _fail_running_steps(self, job_id: str, reason: str, now: dt.datetime) -> None:
+        for step in JobStep.select().where(JobStep.job == job_id, JobStep.status == "running"):
+            self._move_step(step, "failed", completed_at=max(now, step.started_at), failure_reason=reason)
+            self._event(job_id, step.id, "failed", f"Step '{step_label(step.step_type)}' failed: {reason}", now)
+
+    def _running_step(self, job_id: str, step_id: int) -> JobStep:
+        step = JobStep.get_or_none(JobStep.id == step_id, JobStep.job == job_id)
+        if step is None:
+            raise NotFound(f"Step {step_id} of job {job_id} not found.")
+        return step
+
+    def _move_job(self, job: Job, target: str, **fields: Any) -> None:
+        check_job_transition(job.status, target)
+        updated = Job.update(status=target, **fields).where(Job.id == job.id, Job.status == job.status).execute()
+        if updated != 1:
+            raise InvalidTransition(f"Job {job.id} changed status concurrently.")
+        job.status = target
+        for key, value in fields.items():
+            setattr(job, key, value)
+
+    def _move_step(self, step: JobStep, target: str, **fields: Any) -> None:
+        check_step_transition(step.status, target)
+        updated = (JobStep.update(status=target, **fields)
+                   .where(JobStep.id == step.id, JobStep.status == step.status).execute())
+        if updated != 1:
+            raise InvalidTransition(f"Step {step.id} changed status concurrently.")
+        step.status = target
+        for key, value in fields.items():
+            setattr(step, key, value)
+
+    def _event(self, job_id: str, step_id: Optional[int], status: str, message: str, now: dt.datetime) -> None:
+        JobEvent.insert(job=job_id, step_id=step_id, status=status, message=redact(message), created_at=now).execute()
+
+    # ------------------------------------------------------------------ reading
+    def get(self, job_id: str) -> Job:
+        """The job with this id, or NotFound."""
+        job = Job.get_or_none(Job.id == job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id}.")
+        return job
+
+    def steps(self, job_id: str) -> list[JobStep]:
+        """The job's steps in order."""
+        return list(JobStep.select().where(JobStep.job == job_id).order_by(JobStep.position))
+
+    def events(self, job_id: str) -> list[JobEvent]:
+        """The job's events, oldest first."""
+        return list(JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id))
+
+    def version(self, job_id: str) -> Optional[tuple]:
+        """A cheap fingerprint of a job for ETags: (status, updated_at)."""
+        return Job.select(Job.status, Job.updated_at).where(Job.id == job_id).tuples().first()
+
+    def list(self, *, budget_id: Optional[str] = None, type_name: Optional[str] = None,
+             status: Optional[str] = None, limit: int = 20, cursor: Optional[str] = None) -> tuple[list[dict], Optional[str]]:
+        """Jobs newest first as dicts, and the cursor of the next page (or None)."""
+        query = Job.select()
+        if budget_id:
+            query = query.where(Job.budget_id == budget_id)
+        if type_name:
+            query = query.where(Job.type == type_name)
+        if status:
+            query = query.where(Job.status == status)
+        if cursor:
+            created, last_id = decode_cursor(cursor)
+            query = query.where((Job.created_at < created) | ((Job.created_at == created) & (Job.id < last_id)))
+        rows = list(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1).dicts())
+        next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
+        return rows[:limit], next_cursor
+
+    def mark_reenqueued(self, job_id: str, seen_enqueued_at: Optional[dt.datetime]) -> bool:
+        """Record a reconciler re-enqueue exactly once (conditional on the enqueue time it saw)."""
+        with write_transaction():
+            updated = (Job.update(enqueued_at=self.clock())
+                       .where(Job.id == job_id, Job.status == "queued", Job.enqueued_at == seen_enqueued_at).execute())
+            if updated:
+                self._event(job_id, None, "queued", "Its task was lost; enqueued again", self.clock())
+        if updated:
+            self.queue.enqueue(job_id)
+        return bool(updated)
+
+    def wake_waiting(self, budget_id: str) -> Optional[str]:
+        """Enqueue the oldest job of the budget that waits for the budget's lock."""
+        job_id = self.waiting_job(budget_id)
+        if job_id:
+            self.queue.enqueue(job_id)
+        return job_id
+
+    def waiting_job(self, budget_id: str) -> Optional[str]:
+        """The oldest job of the budget that waits for the budget's lock."""
+        row = (Job.select(Job.id).where(Job.budget_id == budget_id, Job.status == "queued",
+                                        Job.blocked_by.is_null(False))
+               .order_by(Job.created_at).tuples().first())
+        return row[0] if row else None
+
+    def active_jobs(self, statuses: Iterable[str] = ACTIVE_STATUSES) -> list[Job]:
+        """Queued or running jobs (the reconciler's view)."""
+        return list(Job.select().where(Job.status.in_(tuple(statuses))))
+
+    def job_type(self, job: Job) -> JobType:
+        """The registry entry of a job."""
+        return self.registry.get(job.type)
+
+
+def encode_cursor(created_at: dt.datetime, job_id: str) -> str:
+    """An opaque cursor for keyset pagination."""
+    raw = f"{created_at.isoformat()}|{job_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The (created_at, id) a cursor stands for, or ValidationFailed."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return dt.datetime.fromisoformat(created), job_id
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("cursor is not a cursor this API returned.", field="cursor") from None

@@ -1,0 +1,63 @@
+"""Budgets, suggestions and snapshots: the domain tables beside the jobs."""
+from __future__ import annotations
+
+import peewee as pw
+
+from models.db import BaseModel, JSONField
+
+SUGGESTION_STATUSES = ("pending", "approved", "rejected", "applied")
+
+
+class Budget(BaseModel):
+    """A budget the service knows: a demo budget or an Actual server file."""
+
+    id = pw.CharField(primary_key=True, max_length=64)
+    name = pw.CharField(max_length=200)
+    connector = pw.CharField(max_length=16)  # demo | actual
+    seed = pw.IntegerField(default=0)
+    options = JSONField(default=dict)
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "budget"
+
+
+class Suggestion(BaseModel):
+    """A proposed category for one uncategorized transaction, awaiting review."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    budget_id = pw.CharField(max_length=64)
+    transaction_id = pw.CharField(max_length=64)
+    payee_name = pw.CharField(max_length=255)
+    payee_key = pw.CharField(max_length=255)
+    amount = pw.IntegerField()
+    date = pw.DateField()
+    account_name = pw.CharField(max_length=200)
+    proposed_category_id = pw.CharField(max_length=64)
+    proposed_category_name = pw.CharField(max_length=200)
+    confidence = pw.FloatField()
+    rationale = pw.TextField()
+    status = pw.CharField(max_length=16, default="pending")
+    job_id = pw.CharField(max_length=36, null=True)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+    open = pw.BooleanField(null=True, default=True)  # True while pending/approved: one open suggestion per transaction
+
+    class Meta:
+        table_name = "suggestion"
+
+
+class Snapshot(BaseModel):
+    """A copy of a budget's working copy taken by a snapshot_create job."""
+
+    id = pw.CharField(primary_key=True, max_length=36)
+    budget_id = pw.CharField(max_length=64)
+    job_id = pw.CharField(max_length=36, null=True)
+    path = pw.TextField()
+    size_bytes = pw.IntegerField()
+    transaction_count = pw.IntegerField()
+    category_count = pw.IntegerField()
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "snapshot"

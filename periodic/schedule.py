@@ -1,0 +1,45 @@
+"""Periodic tasks: scheduled sync & suggest, the reconciler, the retention purge."""
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from jobs.retention import purge_old_jobs
+from jobs.scheduling import ScheduledSync, claim_slot
+from models.db import database
+from tasks import config, huey, reconcile, services
+
+log = logging.getLogger(__name__)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def schedule_sync_and_suggest() -> list:
+    """Enqueue scheduled_sync_and_suggest for every budget whose interval has passed."""
+    with database.connection_context():
+        return ScheduledSync(services().jobs, config.sync_interval_minutes).enqueue_due()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reconcile_every_interval() -> int:
+    """Run the reconciler now and every RECONCILE_INTERVAL_SECONDS within this minute."""
+    interval = config.reconcile_interval_seconds
+    runs = 0
+    for offset in range(0, 60, interval):
+        if offset:
+            reconcile.schedule(delay=offset)
+        else:
+            reconcile()
+        runs += 1
+    return runs
+
+
+@huey.periodic_task(crontab(minute="17", hour="3"))
+def purge_expired_jobs() -> int:
+    """Delete jobs older than JOB_RETENTION_DAYS, once a day across all workers."""
+    import datetime as dt
+
+    with database.connection_context():
+        if not claim_slot("retention", dt.timedelta(hours=23), services().jobs.clock()):
+            return 0
+        return purge_old_jobs(config.job_retention_days)

@@ -1,0 +1,92 @@
+"""The Huey instance and its tasks: thin entry points over the job services."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional
+
+from core.config import Config
+from core.queue import make_huey
+from core.shutdown import shutting_down
+from core.wiring import Services, build_services, prepare
+from jobs.orchestrator import JobOrchestrator
+from jobs.reconciler import Reconciler
+from models.db import database
+
+log = logging.getLogger("tasks")
+
+config = Config.from_env()
+huey = make_huey(config.queue_url)
+
+
+class HueyJobQueue:
+    """JobQueue over Huey: one `run_job` task per job id."""
+
+    def enqueue(self, job_id: str, delay_seconds: float = 0.0) -> None:
+        if delay_seconds > 0:
+            run_job.schedule(args=(job_id,), delay=delay_seconds)
+        else:
+            run_job(job_id)
+
+    def held_job_ids(self) -> set[str]:
+        tasks = list(huey.pending()) + list(huey.scheduled())
+        return {t.args[0] for t in tasks if t.name.endswith("run_job") and t.args}
+
+
+_lock = threading.Lock()
+_services: Optional[Services] = None
+
+
+def services() -> Services:
+    """This process's services, built (and the database prepared) on first use."""
+    global _services
+    with _lock:
+        if _services is None:
+            prepare(config)
+            _services = build_services(config, HueyJobQueue())
+        return _services
+
+
+def orchestrator() -> JobOrchestrator:
+    """An orchestrator for this worker process."""
+    s = services()
+    return JobOrchestrator(s.jobs, s.steps.runners(), worker=f"{config.host_name}:{_pid()}",
+                           heartbeat_seconds=config.heartbeat_interval_seconds, shutting_down=shutting_down,
+                           on_thread_exit=database.close)
+
+
+def reconciler() -> Reconciler:
+    """The reconciler with this process's settings."""
+    return Reconciler(services().jobs, heartbeat_timeout_seconds=config.heartbeat_timeout_seconds,
+                      queued_grace_seconds=config.queued_grace_seconds)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@huey.on_startup()
+def startup() -> None:
+    """Prepare the database and recover lost jobs when a worker starts."""
+    with database.connection_context():
+        counts = reconciler().run()
+    log.info("worker ready on %s: reconciled %s", config.host_name, counts)
+
+
+@huey.task()
+def run_job(job_id: str) -> str:
+    """Run one job through the orchestrator."""
+    with database.connection_context():
+        return orchestrator().run(job_id).status
+
+
+@huey.task()
+def reconcile() -> dict:
+    """Recover stale running jobs and queued jobs whose task was lost."""
+    with database.connection_context():
+        return reconciler().run()
+
+
+import periodic.schedule  # noqa: E402,F401  registers the periodic tasks on `huey`

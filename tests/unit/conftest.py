@@ -1,0 +1,50 @@
+"""Fixtures for unit tests: a temp database, services over a recording queue, a Falcon TestClient."""
+from __future__ import annotations
+
+import pytest
+from falcon import testing
+
+from api.app import create_app
+from core.config import Config
+from core.wiring import build_services
+from jobs.orchestrator import JobOrchestrator
+from jobs.queue import RecordingQueue
+from models.db import database, open_database
+from models.migrate import migrate
+from budget.service import BudgetService
+
+
+@pytest.fixture()
+def config(tmp_path):
+    return Config.from_env({"DATA_DIR": str(tmp_path / "data"), "HEARTBEAT_INTERVAL_SECONDS": "0.2"})
+
+
+@pytest.fixture()
+def db(config):
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    open_database(config.database_url)
+    database.connect(reuse_if_open=True)
+    migrate()
+    yield database
+    database.close()
+
+
+@pytest.fixture()
+def queue():
+    return RecordingQueue()
+
+
+@pytest.fixture()
+def services(config, db, queue):
+    BudgetService().ensure_demo()
+    return build_services(config, queue)
+
+
+@pytest.fixture()
+def orchestrator(services):
+    return JobOrchestrator(services.jobs, services.steps.runners(), worker="test:1", heartbeat_seconds=0.2)
+
+
+@pytest.fixture()
+def client(services):
+    return testing.TestClient(create_app(services))
