@@ -205,6 +205,12 @@ class ActualSession:
             text = exc.response.text[:200] if exc.response is not None else ""
             if status >= 500:
                 raise self._server_error(status) from None
+            if status == 429:
+                raise ConnectorError(
+                    f"The Actual server at {self.display_url} is rate-limiting requests. Try again in a minute.",
+                    transient=True,
+                    code="actual_rate_limited",
+                ) from None
             if "file-has-reset" in text:
                 raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset") from None
             if "file-has-new-key" in text:
@@ -245,6 +251,14 @@ class ActualSession:
         except ActualError as exc:
             raise ConnectorError(
                 f"Actual could not {action}: {self.scrub(str(exc))[:200]}", code="actual_error"
+            ) from None
+        except ValueError as exc:  # pydantic / JSON: the answer is not what an Actual server sends
+            log.warning("unexpected answer from %s while trying to %s (%s)", self.display_url, action,
+                        type(exc).__name__)
+            raise ConnectorError(
+                f"The server at {self.display_url} gave an unexpected answer while trying to {action}. "
+                "Check that ACTUAL_SERVER_URL points to an Actual sync server.",
+                code="actual_bad_response",
             ) from None
 
     def not_found(self, file_id: Optional[str]) -> ConnectorError:

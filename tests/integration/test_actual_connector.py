@@ -24,8 +24,26 @@ def no_progress(done: int, total: int) -> None:
     pass
 
 
-def server_logins(server) -> int:
-    return len(re.findall(r"POST \d+ /account/login", server.log_path.read_text(errors="replace")))
+def server_logins(server, deadline: float = 10) -> int:
+    """Login requests in the server's log, after the log has caught up with our earlier requests.
+
+    The server writes its request log asynchronously; a request of our own to a logged endpoint,
+    awaited in the log, is the barrier.
+    """
+    import time
+    import urllib.request
+
+    def count(pattern: str) -> int:
+        return len(re.findall(pattern, server.log_path.read_text(errors="replace")))
+
+    marker = r"GET \d+ /account/needs-bootstrap"
+    seen = count(marker)
+    urllib.request.urlopen(f"{server.url}/account/needs-bootstrap", timeout=5).read()
+    end = time.monotonic() + deadline
+    while count(marker) <= seen:
+        assert time.monotonic() < end, "the server log did not catch up"
+        time.sleep(0.02)
+    return count(r"POST \d+ /account/login")
 
 
 class OtherClient:
@@ -426,3 +444,33 @@ def test_one_job_at_a_time_per_working_copy(actual_session, budget, tmp_path):
         assert info.value.code == "budget_busy" and info.value.transient
     result = second.pull_latest(no_progress)  # earlier tests in this module changed the budget
     assert result.new == result.total > 290
+
+
+class _NotActual(http.server.BaseHTTPRequestHandler):
+    """Some other web server: answers 200 with HTML to everything."""
+
+    def _page(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html>hello</html>")
+
+    do_GET = do_POST = _page
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_is_not_actual_gives_a_readable_error():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotActual)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        for session in (ActualSession(url, "not-actual-pw"), ActualSession(url, "not-actual-pw", token="tok-abc-987")):
+            with pytest.raises(ConnectorError) as info:
+                session.list_budget_files()
+            assert "ACTUAL_SERVER_URL" in info.value.message or "ACTUAL_PASSWORD" in info.value.message
+            assert_secret_free(info.value, "not-actual-pw", "tok-abc-987")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
