@@ -335,7 +335,10 @@ def test_server_5xx_is_transient(server_500, tmp_path):
     assert_secret_free(info.value, "five-hundred-secret", "tok-secret-123")
 
 
-def test_wrong_password_on_a_server_of_its_own_is_not_retried(tmp_path):
+def test_wrong_password_on_a_server_of_its_own_is_not_retried(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
     own = start_actual_server(tmp_path / "own", "the-right-password")
     try:
         before = server_logins(own)  # the helper's one successful login
@@ -355,6 +358,8 @@ def test_wrong_password_on_a_server_of_its_own_is_not_retried(tmp_path):
         good = ActualSession(own.url, "the-right-password")
         assert good.list_budget_files() == [] and good.list_budget_files() == []
         assert server_logins(own) == before + 2
+        assert caplog.records and "a-wrong-password-xyz" not in caplog.text
+        assert "the-right-password" not in caplog.text and good._token not in caplog.text
     finally:
         own.stop()
 
