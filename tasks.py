@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from core.config import Config
 from core.queue import make_huey
@@ -47,6 +48,14 @@ def services() -> Services:
         return _services
 
 
+@contextmanager
+def connected() -> Iterator[Services]:
+    """This process's services with a database connection held for the block (one per task)."""
+    s = services()
+    with database.connection_context():
+        yield s
+
+
 def orchestrator() -> JobOrchestrator:
     """An orchestrator for this worker process."""
     s = services()
@@ -70,7 +79,7 @@ def _pid() -> int:
 @huey.on_startup()
 def startup() -> None:
     """Prepare the database and recover lost jobs when a worker starts."""
-    with database.connection_context():
+    with connected():
         counts = reconciler().run()
     log.info("worker ready on %s: reconciled %s", config.host_name, counts)
 
@@ -78,14 +87,14 @@ def startup() -> None:
 @huey.task()
 def run_job(job_id: str) -> str:
     """Run one job through the orchestrator."""
-    with database.connection_context():
+    with connected():
         return orchestrator().run(job_id).status
 
 
 @huey.task()
 def reconcile() -> dict:
     """Recover stale running jobs and queued jobs whose task was lost."""
-    with database.connection_context():
+    with connected():
         return reconciler().run()
 
 

@@ -7,8 +7,7 @@ from huey import crontab
 
 from jobs.retention import purge_old_jobs
 from jobs.scheduling import ScheduledSync, claim_slot
-from models.db import database
-from tasks import config, huey, reconcile, services
+from tasks import config, connected, huey, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +15,8 @@ log = logging.getLogger(__name__)
 @huey.periodic_task(crontab(minute="*"))
 def schedule_sync_and_suggest() -> list:
     """Enqueue scheduled_sync_and_suggest for every budget whose interval has passed."""
-    with database.connection_context():
-        return ScheduledSync(services().jobs, config.sync_interval_minutes).enqueue_due()
+    with connected() as s:
+        return ScheduledSync(s.jobs, config.sync_interval_minutes).enqueue_due()
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -39,7 +38,7 @@ def purge_expired_jobs() -> int:
     """Delete jobs older than JOB_RETENTION_DAYS, once a day across all workers."""
     import datetime as dt
 
-    with database.connection_context():
-        if not claim_slot("retention", dt.timedelta(hours=23), services().jobs.clock()):
+    with connected() as s:
+        if not claim_slot("retention", dt.timedelta(hours=23), s.jobs.clock()):
             return 0
         return purge_old_jobs(config.job_retention_days)

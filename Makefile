@@ -1,0 +1,44 @@
+# budget-assist: `make run` starts the service, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+ACTUAL_CACHE ?= $(HOME)/.cache/budget-assist/actual-server
+export ACTUAL_CACHE
+
+.PHONY: run test venv test-deps migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(BIN)/python -m core.manage migrate
+
+run: migrate
+	@echo "budget-assist: open http://$${HOST:-127.0.0.1}:$(PORT)/ (Ctrl-C stops web and worker)"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $(PORT)
+
+test-deps: $(VENV)/.installed-test
+	bash scripts/install-actual-server.sh "$(ACTUAL_CACHE)"
+	bash scripts/install-chromium.sh
+
+test: test-deps
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench --quick --json test-output/bench-quick.json
+
+bench: venv
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data test-output .pytest_cache

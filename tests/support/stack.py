@@ -1,0 +1,146 @@
+"""Starts the real processes from the Procfile (gunicorn + huey_consumer) on a temp DATA_DIR and a free port."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL = {"succeeded", "failed", "canceled"}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_commands() -> dict[str, str]:
+    """The Procfile's process types and commands."""
+    commands = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if ":" in line and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
+    """Poll `predicate` until it returns something truthy or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+        time.sleep(interval)
+
+
+class Stack:
+    """gunicorn and one or more huey_consumer processes sharing a DATA_DIR."""
+
+    def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
+                    "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+                    "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.commands = procfile_commands()
+        self.web: Optional[subprocess.Popen] = None
+        self.workers: list[subprocess.Popen] = []
+        self.http = requests.Session()
+        self._logs: list[Path] = []
+
+    def _spawn(self, name: str, extra_env: Optional[dict[str, str]] = None) -> subprocess.Popen:
+        log = self.data_dir / f"{name}-{len(self._logs)}.log"
+        self._logs.append(log)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(["bash", "-c", f"exec {self.commands[name]}"], cwd=ROOT,
+                                env={**self.env, **(extra_env or {})}, stdout=log.open("wb"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(self, workers: int = 1) -> "Stack":
+        """Start web and `workers` consumer processes; wait until the API answers."""
+        self.web = self._spawn("web")
+        for _ in range(workers):
+            self.start_worker()
+        wait_until(self._healthy, 30, 0.1, "the web process to answer /api/health")
+        return self
+
+    def start_worker(self, extra_env: Optional[dict[str, str]] = None) -> subprocess.Popen:
+        """Start one more huey_consumer."""
+        proc = self._spawn("worker", extra_env)
+        self.workers.append(proc)
+        return proc
+
+    def _healthy(self) -> bool:
+        if self.web and self.web.poll() is not None:
+            raise AssertionError(f"web exited with {self.web.returncode}:\n{self.logs()}")
+        try:
+            return self.http.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def api(self, method: str, path: str, json: Any = None, headers: Optional[dict] = None) -> requests.Response:
+        """One HTTP request to the running web process."""
+        return self.http.request(method, f"{self.base_url}{path}", json=json, headers=headers, timeout=30)
+
+    def post_job(self, kind: str, budget_id: str = "demo", **body: Any) -> dict:
+        """POST /api/jobs/{kind} and return the job."""
+        r = self.api("POST", f"/api/jobs/{kind}", {"budgetId": budget_id, **body})
+        assert r.status_code in (200, 201), r.text
+        return r.json()["job"]
+
+    def wait_job(self, job_id: str, timeout: float = 60, statuses: set[str] = TERMINAL) -> dict:
+        """Poll GET /api/jobs/{id} until the job reaches one of `statuses`; return the detail."""
+        def done() -> Optional[dict]:
+            detail = self.api("GET", f"/api/jobs/{job_id}").json()
+            return detail if detail["job"]["status"] in statuses else None
+
+        return wait_until(done, timeout, 0.05, f"job {job_id} to reach {statuses}")
+
+    def signal_worker(self, proc: subprocess.Popen, sig: int) -> None:
+        """Send `sig` to a worker's process group."""
+        os.killpg(proc.pid, sig)
+
+    def stop_worker(self, proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 40) -> int:
+        """Stop one worker and wait for it to exit."""
+        if proc.poll() is None:
+            self.signal_worker(proc, sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        return proc.returncode
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL)."""
+        for proc in [*self.workers, self.web]:
+            if proc is not None and proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in [*self.workers, self.web]:
+            if proc is None:
+                continue
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+    def logs(self) -> str:
+        """Everything the processes printed (for failure messages)."""
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self._logs if p.exists())
