@@ -189,7 +189,7 @@ class ActualSession:
             yield
         except ConnectorError:
             raise
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError):
             raise self._unreachable() from None
         except httpx.TimeoutException:
             raise ConnectorError(

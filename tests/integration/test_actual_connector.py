@@ -5,7 +5,6 @@ import datetime as dt
 import decimal
 import http.server
 import re
-import socket
 import threading
 import uuid
 import warnings
