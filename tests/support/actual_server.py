@@ -1,7 +1,8 @@
 """Install, start and stop a real Actual sync server for tests.
 
 The server (and the Node 22 it runs on) is installed by `scripts/install-actual-server.sh` into a
-cache folder (default `<repo>/.cache/actual-server`, override with `ACTUAL_SERVER_CACHE`), which a
+cache folder (default `<repo>/.cache/actual-server`, override with `ACTUAL_SERVER_CACHE` or
+the Makefile's `ACTUAL_CACHE`), which a
 rerun reuses at once. Each started server listens on 127.0.0.1 at a free port, keeps its data in
 its own temp dir, is bootstrapped with a password over HTTP, and is stopped by PID.
 """
@@ -26,7 +27,8 @@ SERVER_ENTRY = Path("server/node_modules/@actual-app/sync-server/build/bin/actua
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("ACTUAL_SERVER_CACHE") or DEFAULT_CACHE_DIR)
+    """`ACTUAL_SERVER_CACHE`, else `ACTUAL_CACHE` (exported by the Makefile), else <repo>/.cache/actual-server."""
+    return Path(os.environ.get("ACTUAL_SERVER_CACHE") or os.environ.get("ACTUAL_CACHE") or DEFAULT_CACHE_DIR)
 
 
 def install_actual_server(cache_dir: Optional[Path] = None, timeout: float = 900) -> Path:
