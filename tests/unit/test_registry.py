@@ -1,0 +1,117 @@
+"""The registry of job types: labels, steps, kinds, retry policies and time limits."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from jobs.registry import SCHEDULED_RETRY, JobType, RetryPolicy, UnknownJobType, default_registry
+
+TABLE = [
+    ("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
+    ("suggestions_generate", "Generate Suggestions", ("suggestions",), "suggestions-generate"),
+    ("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest"),
+    ("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry"),
+    ("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply"),
+    ("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
+    ("snapshot_redownload", "Redownload Snapshot", ("redownload",), "snapshot-redownload"),
+    ("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None),
+]
+
+
+def test_the_eight_types_have_the_labels_and_steps_of_the_issue_table():
+    registry = default_registry()
+    assert [(t.name, t.label, t.steps, t.kind) for t in registry.all()] == TABLE
+    assert registry.names() == [row[0] for row in TABLE]
+
+
+@pytest.mark.parametrize("name,label,steps,kind", TABLE, ids=[row[0] for row in TABLE])
+def test_get_finds_each_type_by_name(name, label, steps, kind):
+    t = default_registry().get(name)
+    assert (t.label, t.steps, t.kind, t.user_startable) == (label, steps, kind, kind is not None)
+
+
+@pytest.mark.parametrize("name,kind", [(r[0], r[3]) for r in TABLE if r[3]])
+def test_by_kind_finds_each_user_startable_type(name, kind):
+    assert default_registry().by_kind(kind).name == name
+
+
+def test_the_scheduled_type_cannot_be_started_by_kind():
+    registry = default_registry()
+    assert not registry.get("scheduled_sync_and_suggest").user_startable
+    with pytest.raises(UnknownJobType):
+        registry.by_kind("scheduled-sync-and-suggest")
+
+
+@pytest.mark.parametrize("lookup", ["get", "by_kind"])
+def test_unknown_names_and_kinds_raise(lookup):
+    with pytest.raises(UnknownJobType):
+        getattr(default_registry(), lookup)("nope")
+
+
+def test_register_adds_a_type_by_name_and_kind():
+    registry = default_registry()
+    registry.register(JobType("noop", "No-op", ("sync",), "noop"))
+    assert registry.get("noop").label == "No-op"
+    assert registry.by_kind("noop").name == "noop"
+    assert "noop" not in default_registry().names()
+
+
+def test_with_timeouts_overrides_only_the_named_types_and_keeps_the_original():
+    base = default_registry()
+    changed = base.with_timeouts({"budget_sync": 0.5})
+    assert changed.get("budget_sync").timeout_minutes == 0.5
+    assert changed.get("snapshot_create").timeout_minutes == base.get("snapshot_create").timeout_minutes == 30.0
+    assert base.get("budget_sync").timeout_minutes == 30.0
+    assert changed.by_kind("budget-sync").timeout_minutes == 0.5
+
+
+def test_default_and_scheduled_retry_policies():
+    registry = default_registry()
+    assert registry.get("budget_sync").retry == RetryPolicy(attempts=3, base_seconds=5.0, cap_seconds=300.0)
+    assert registry.get("scheduled_sync_and_suggest").retry is SCHEDULED_RETRY
+    assert (SCHEDULED_RETRY.attempts, tuple(SCHEDULED_RETRY.fixed_delays)) == (4, (60.0, 300.0, 900.0))
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 4, 5, 6, 7, 8, 12])
+def test_exponential_delay_is_full_jitter_under_a_capped_ceiling(attempt):
+    policy = RetryPolicy(attempts=10, base_seconds=5.0, cap_seconds=300.0)
+    ceiling = min(300.0, 5.0 * 2 ** (attempt - 1))
+    rng = random.Random(attempt)
+    delays = [policy.delay(attempt, rng) for _ in range(2000)]
+    assert all(0.0 <= d <= ceiling for d in delays)
+    # full jitter spreads over the whole range, not just near the ceiling
+    assert min(delays) < ceiling * 0.05 and max(delays) > ceiling * 0.95
+
+
+def test_exponential_ceilings_double_until_the_cap():
+    class Top(random.Random):
+        def uniform(self, a, b):
+            return b
+
+    policy = RetryPolicy(base_seconds=5.0, cap_seconds=300.0)
+    assert [policy.delay(n, Top()) for n in range(1, 9)] == [5, 10, 20, 40, 80, 160, 300, 300]
+
+
+@pytest.mark.parametrize("attempt,base", [(1, 60.0), (2, 300.0), (3, 900.0), (4, 900.0), (9, 900.0)])
+def test_scheduled_delays_are_fixed_plus_at_most_20_percent_jitter(attempt, base):
+    rng = random.Random(attempt)
+    delays = [SCHEDULED_RETRY.delay(attempt, rng) for _ in range(2000)]
+    assert all(base <= d <= base * 1.2 for d in delays)
+    assert min(delays) < base * 1.01 and max(delays) > base * 1.19
+
+
+def test_scaled_policies_keep_their_shape():
+    fast = RetryPolicy(base_seconds=5.0, cap_seconds=300.0).scaled(0.05)
+    assert (fast.base_seconds, fast.cap_seconds) == (0.05, pytest.approx(3.0))
+    fast_scheduled = SCHEDULED_RETRY.scaled(0.6)
+    assert fast_scheduled.attempts == 4
+    assert list(fast_scheduled.fixed_delays) == [pytest.approx(0.6), pytest.approx(3.0), pytest.approx(9.0)]
+    assert RetryPolicy().scaled(None) == RetryPolicy()
+
+
+def test_with_retry_base_scales_every_type():
+    registry = default_registry().with_retry_base(0.1)
+    assert registry.get("budget_sync").retry.base_seconds == 0.1
+    assert registry.get("scheduled_sync_and_suggest").retry.fixed_delays[0] == pytest.approx(0.1)
+    assert default_registry().with_retry_base(None).get("budget_sync").retry.base_seconds == 5.0
