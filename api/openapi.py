@@ -99,7 +99,10 @@ PATHS = {
             "application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string"}, "connector": {"const": "demo"},
                 "failOn": {"type": "object", "additionalProperties": {"type": "string"},
-                           "description": "test hook: connector method -> failure message"}}}}}},
+                           "description": "simulation: connector method -> failure message "
+                                          "('transient:N:text' fails retryably the first N calls)"},
+                "delayOn": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                            "description": "simulation: connector method -> seconds it takes"}}}}}},
             "responses": {"201": _json({"type": "object", "required": ["budget"],
                                         "properties": {"budget": _ref("Budget")}}, "Created"), **_errors(400, 413, 422)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {

@@ -84,6 +84,20 @@ def string_map(body: dict, name: str) -> Optional[dict[str, str]]:
     return value
 
 
+def seconds_map(body: dict, name: str, maximum: float = 3600.0) -> Optional[dict[str, float]]:
+    """An optional object of string to a number of seconds within [0, maximum]."""
+    value = body.get(name)
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= maximum
+        for k, x in value.items())
+    if not ok:
+        raise ValidationFailed(f"{name} must be an object of seconds between 0 and {maximum:g}.", field=name,
+                               code="invalid_type")
+    return {k: float(x) for k, x in value.items()}
+
+
 def query_int(req: falcon.Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high]."""
     raw = req.get_param(name)

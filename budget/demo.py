@@ -21,6 +21,9 @@ Choices worth knowing:
   server), "already categorized" (the server has another category), "unknown category".
 - Test hooks: `fail_on={"pull_latest": "message"}` (or a `fail_on.json` file with the same mapping
   in `root`, for tests that drive another process) makes that method raise ConnectorError(message);
+  a message written `transient:N:text` fails transiently (retryable) the first N calls only, counted
+  in `root/fail_counts.json` across processes; `delay_on={"pull_latest": 3.0}` makes the method take
+  that many seconds, reporting progress every 50 ms (so checkpoints see cancels, timeouts, shutdowns);
   `simulate_remote_change` edits the server as another client would.
 """
 from __future__ import annotations
@@ -128,7 +131,8 @@ def _create_schema(conn: sqlite3.Connection) -> None:
 class DemoConnector:
     """Connector for the built-in demo budget stored under `root`, generated from `seed`."""
 
-    def __init__(self, root: Path, seed: int, fail_on: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, root: Path, seed: int, fail_on: Optional[dict[str, str]] = None,
+                 delay_on: Optional[dict[str, float]] = None) -> None:
         self.root = Path(root)
         self.seed = int(seed)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -138,6 +142,7 @@ class DemoConnector:
             hook = self.root / "fail_on.json"
             fail_on = json.loads(hook.read_text()) if hook.exists() else {}
         self.fail_on = dict(fail_on)
+        self.delay_on = {k: float(v) for k, v in (delay_on or {}).items()}
         self._server_conn: Optional[sqlite3.Connection] = None
         self._working_conn: Optional[sqlite3.Connection] = None
         self._seeded = False
@@ -179,12 +184,36 @@ class DemoConnector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check(self, method: str) -> None:
+    def _check(self, method: str, progress: Optional[Progress] = None) -> None:
         message = self.fail_on.get(method)
         if message is not None:
-            raise ConnectorError(message, code="demo_failure")
+            if message.startswith("transient:"):
+                _, times, text = message.split(":", 2)
+                if self._count_failure(method) <= int(times):
+                    raise ConnectorError(text.strip(), code="demo_failure", transient=True)
+            else:
+                raise ConnectorError(message, code="demo_failure")
+        seconds = self.delay_on.get(method, 0.0)
+        if seconds > 0:
+            steps = max(1, int(seconds / 0.05))
+            for i in range(steps):
+                time.sleep(seconds / steps)
+                (progress or _no_progress)(i + 1, steps)
         if not self._seeded:
             self.ensure_seeded()
+
+    def _count_failure(self, method: str) -> int:
+        """How many times `method` has failed on purpose, this call included (kept across processes)."""
+        path = self.root / "fail_counts.json"
+        lock = _connect(self.root / "hooks.sqlite")
+        try:
+            with _Tx(lock, "IMMEDIATE"):
+                counts = json.loads(path.read_text()) if path.exists() else {}
+                counts[method] = counts.get(method, 0) + 1
+                path.write_text(json.dumps(counts))
+        finally:
+            lock.close()
+        return counts[method]
 
     # -- seeding -----------------------------------------------------------------------------
     def ensure_seeded(self) -> bool:
@@ -312,7 +341,7 @@ class DemoConnector:
 
     def pull_latest(self, progress: Progress) -> SyncResult:
         """Import the next bank batch into the server, then copy everything new or changed."""
-        self._check("pull_latest")
+        self._check("pull_latest", progress)
         imported = self._import_next_batch()
         result = self._copy(self._working(create=True), progress)
         log.info("demo pull: root=%s imported=%s new=%s changed=%s total=%s",
@@ -321,7 +350,7 @@ class DemoConnector:
 
     def fresh_download(self, progress: Progress) -> SyncResult:
         """Replace the working copy with a complete copy of the server (swapped in when complete)."""
-        self._check("fresh_download")
+        self._check("fresh_download", progress)
         self._close_working()
         tmp = self.root / "working.sqlite.download"
         for path in (tmp, Path(f"{tmp}-journal")):
@@ -377,7 +406,7 @@ class DemoConnector:
     # -- writing -----------------------------------------------------------------------------
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
         """Write categories to the server, then the working copy; skip what changed on the server."""
-        self._check("set_categories")
+        self._check("set_categories", progress)
         items = list(assignments.items())
         total = len(items)
         applied: list[str] = []

@@ -24,7 +24,7 @@ class ConnectorFactory:
 
             options = budget.options or {}
             return DemoConnector(self.data_dir / "demo" / budget.id, budget.seed,
-                                 fail_on=options.get("failOn") or None)
+                                 fail_on=options.get("failOn") or None, delay_on=options.get("delayOn") or None)
         if budget.connector == "actual":
             if self._actual_session is None:
                 raise ConnectorError("This budget lives on an Actual server, but ACTUAL_SERVER_URL is not set.",

@@ -44,7 +44,7 @@ class BudgetOperations:
         """Copy the working copy to DATA_DIR/snapshots and record it (one snapshot per job, even if re-run)."""
         existing = Snapshot.get_or_none(Snapshot.job_id == job_id)
         if existing is None:
-            snapshot_id = self.new_id()
+            snapshot_id = job_id  # a re-run after a crash overwrites the same file instead of adding one
             dest = self.snapshots_dir / budget_id / f"{snapshot_id}.sqlite"
             dest.parent.mkdir(parents=True, exist_ok=True)
             info = connector.snapshot(dest)
