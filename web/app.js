@@ -300,8 +300,9 @@ const actions = {
     });
   },
 
-  async review(items, verb, payee) {
+  async review(items, verb, group) {
     const ids = items.map((s) => s.id);
+    const payee = group ? group.payee : null;
     const hadFocus = $("suggestions-body").contains(document.activeElement);
     const key = payee ? `g-${payee}` : `s-${ids[0]}`;
     await withBusy(key, renderSuggestions, async () => {
@@ -319,7 +320,7 @@ const actions = {
         state.suggestions = state.suggestions
           .map((s) => byId.get(s.id) || s)
           .filter((s) => s.status === "pending" || s.status === "approved");
-        const who = payee || (items[0] && items[0].payeeName) || "";
+        const who = group ? group.title : (items[0] && items[0].payeeName) || "";
         announce(`${verb === "approve" ? "Approved" : "Rejected"} ${ids.length} for ${who}`);
       } catch (err) {
         showError(err, `Could not ${verb}`);
@@ -337,7 +338,7 @@ const actions = {
         const { data } = await api.startJob("suggestions-retry", { budgetId: state.budgetId, suggestionId: first.id });
         onStarted(data);
       } catch (err) {
-        showError(err, `Could not retry ${group.payee}`);
+        showError(err, `Could not retry ${group.title}`);
       }
     });
   },

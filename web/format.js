@@ -121,8 +121,8 @@ const STEP_NAMES = {
   retry: "Retry suggestions",
 };
 
-export function stepName(stepType) {
-  return STEP_NAMES[stepType] || humanize(stepType || "step");
+export function stepName(stepType, label) {
+  return STEP_NAMES[stepType] || label || humanize(stepType || "step");
 }
 
 /**

@@ -89,7 +89,7 @@ function stepItem(step) {
       "div",
       { class: "step-head" },
       h("span", { class: "step-pos", "aria-hidden": "true" }, String((step.position ?? 0) + 1)),
-      h("span", { class: "step-name", "data-testid": "step-name" }, stepName(step.stepType)),
+      h("span", { class: "step-name", "data-testid": "step-name" }, stepName(step.stepType, step.label)),
       badge(step.status, { "data-testid": "step-status" }),
     ),
     step.status === "running" ? progressBar(step) : null,
@@ -99,8 +99,8 @@ function stepItem(step) {
     step.failureReason ? h("p", { class: "step-failure", "data-testid": "step-failure" }, step.failureReason) : null,
     step.startedAt
       ? h("p", { class: "step-times muted" }, "Started ", timeEl(step.startedAt), " · took ", durationEl(step))
-      : step.status === "queued"
-        ? h("p", { class: "step-times muted" }, "Waiting for the previous step")
+      : step.status === "pending" || step.status === "queued"
+        ? h("p", { class: "step-times muted" }, step.position ? "Waits for the step before it" : "Waits for a worker")
         : null,
   );
 }
@@ -128,7 +128,9 @@ function eventItem(event, steps) {
       "span",
       { class: "event-body" },
       badge(event.status, { class: `badge badge-small badge-${event.status}` }),
-      step ? h("span", { class: "event-step" }, stepName(step.stepType)) : null,
+      step && !(step.label && String(event.message || "").includes(step.label))
+        ? h("span", { class: "event-step" }, stepName(step.stepType, step.label))
+        : null,
       h("span", { class: "event-message" }, event.message || statusText(event.status)),
     ),
   );
@@ -195,7 +197,7 @@ export function jobDetailView(state, actions) {
   const extras = [];
   if (meta.fullResync) extras.push("Full resync");
   if (Array.isArray(meta.suggestionIds)) extras.push(`${meta.suggestionIds.length} suggestions`);
-  if (job.maxAttempts > 1 || job.attempt > 1) extras.push(`Attempt ${job.attempt ?? 1} of ${job.maxAttempts ?? 1}`);
+  if (job.attempt > 1 || job.nextAttemptAt) extras.push(`Attempt ${job.attempt} of ${job.maxAttempts ?? job.attempt}`);
 
   return [
     h(

@@ -3,17 +3,30 @@
 import { h, badge } from "./dom.js";
 import { ACTIVE, TERMINAL, formatMoney, formatDate, formatPercent, plural, stepResultLines } from "./format.js";
 
+function titleCase(text) {
+  return text.replace(/\b[a-z]/g, (c) => c.toUpperCase());
+}
+
+/**
+ * Groups by the server's normalised payee key (`SQ *BLUE BOTTLE 0412` and `BLUE BOTTLE 8100` are one
+ * payee), the same grouping the retry job uses; falls back to the raw name.
+ */
 export function groupByPayee(suggestions) {
   const groups = new Map();
   for (const s of suggestions) {
-    const key = s.payeeName || "(no payee)";
+    const key = s.payeeKey || s.payeeName || "(no payee)";
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(s);
   }
-  const list = [...groups.entries()].map(([payee, items]) => ({
-    payee,
-    items: items.sort((a, b) => String(b.date).localeCompare(String(a.date))),
-  }));
+  const list = [...groups.entries()].map(([payee, items]) => {
+    const names = [...new Set(items.map((s) => s.payeeName).filter(Boolean))];
+    return {
+      payee,
+      title: items[0].payeeKey ? titleCase(payee) : payee,
+      names,
+      items: items.sort((a, b) => String(b.date).localeCompare(String(a.date))),
+    };
+  });
   list.sort((a, b) => b.items.length - a.items.length || a.payee.localeCompare(b.payee));
   return list;
 }
@@ -35,13 +48,14 @@ function suggestionRow(s, state, actions) {
   return h(
     "li",
     { class: `suggestion suggestion-${s.status}`, "data-testid": "suggestion", "data-suggestion-id": s.id, "data-status": s.status },
+    h("span", { class: "suggestion-date" }, formatDate(s.date)),
     h(
-      "div",
-      { class: "suggestion-tx" },
-      h("span", { class: "suggestion-date" }, formatDate(s.date)),
+      "span",
+      { class: "suggestion-who" },
+      h("span", { class: "suggestion-payee", "data-testid": "suggestion-payee" }, s.payeeName || ""),
       h("span", { class: "suggestion-account muted" }, s.accountName || ""),
-      h("span", { class: "amount" + (s.amount < 0 ? " amount-out" : " amount-in"), "data-testid": "suggestion-amount" }, formatMoney(s.amount)),
     ),
+    h("span", { class: "amount" + (s.amount < 0 ? " amount-out" : " amount-in"), "data-testid": "suggestion-amount" }, formatMoney(s.amount)),
     h(
       "div",
       { class: "suggestion-proposal" },
@@ -104,7 +118,7 @@ function groupView(group, state, actions) {
       h(
         "div",
         { class: "group-title" },
-        h("h3", { id: headingId, "data-testid": "group-payee" }, group.payee),
+        h("h3", { id: headingId, "data-testid": "group-payee" }, group.title),
         h(
           "p",
           { class: "muted group-summary" },
@@ -126,8 +140,8 @@ function groupView(group, state, actions) {
             "data-key": key("approve"),
             "data-testid": "group-approve",
             "aria-disabled": busy || !pending.length ? "true" : null,
-            "aria-label": `Approve all ${pending.length} pending for ${group.payee}`,
-            onclick: () => pending.length && actions.review(pending, "approve", group.payee),
+            "aria-label": `Approve all ${pending.length} pending for ${group.title}`,
+            onclick: () => pending.length && actions.review(pending, "approve", group),
           },
           pending.length ? `Approve all (${pending.length})` : "Approve all",
         ),
@@ -139,8 +153,8 @@ function groupView(group, state, actions) {
             "data-key": key("reject"),
             "data-testid": "group-reject",
             "aria-disabled": busy || !pending.length ? "true" : null,
-            "aria-label": `Reject all ${pending.length} pending for ${group.payee}`,
-            onclick: () => pending.length && actions.review(pending, "reject", group.payee),
+            "aria-label": `Reject all ${pending.length} pending for ${group.title}`,
+            onclick: () => pending.length && actions.review(pending, "reject", group),
           },
           "Reject all",
         ),
@@ -152,7 +166,7 @@ function groupView(group, state, actions) {
             "data-key": key("retry"),
             "data-testid": "group-retry",
             "aria-disabled": state.busy.has(`retry-${group.payee}`) ? "true" : null,
-            "aria-label": `Suggest again for ${group.payee}`,
+            "aria-label": `Suggest again for ${group.title}`,
             onclick: () => actions.retryGroup(group),
           },
           "Retry",

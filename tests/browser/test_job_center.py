@@ -1,0 +1,254 @@
+"""The Job Center page in a real Chromium against the real stack (gunicorn + huey_consumer).
+
+Every test makes its own demo budget, so tests do not see each other's jobs or suggestions, and
+opens the page on it with `/#budget=<id>`. Waiting is done by playwright's `expect(...)` with a
+timeout, never by sleeping.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+JOB_TIMEOUT_MS = 60_000  # a demo sync & generate takes about a second; leave room for a loaded machine
+UI_TIMEOUT_MS = 5_000
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def api(stack, method: str, path: str, body: dict | None = None) -> dict:
+    resp = stack.api(method, path, body)
+    assert resp.status_code < 400, f"{method} {path} -> {resp.status_code}: {resp.text}"
+    return resp.json()
+
+
+def new_budget(stack, fail_on: dict | None = None) -> str:
+    """A fresh demo budget (optionally failing in one connector method); returns its id."""
+    body = {"name": f"Browser test {uuid.uuid4().hex[:8]}", "connector": "demo"}
+    if fail_on:
+        body["failOn"] = fail_on
+    return api(stack, "POST", "/api/budgets", body)["budget"]["id"]
+
+
+def open_job_center(page: Page, stack, budget_id: str) -> None:
+    page.goto(f"{stack.base_url}/#budget={budget_id}")
+    expect(page.get_by_test_id("budget-picker")).to_have_value(budget_id, timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("start-sync-and-suggest")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    # A marker that a reload would wipe out: the tests check the page never reloads.
+    page.evaluate("window.__noReload = true")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__noReload === true"), "the page reloaded"
+
+
+def run_sync_and_generate(page: Page) -> None:
+    """Start sync & generate from the page and wait until its detail shows it succeeded."""
+    page.get_by_test_id("start-sync-and-suggest").click()
+    detail = page.get_by_test_id("job-detail")
+    expect(detail.get_by_test_id("job-detail-label")).to_have_text("Sync & Generate Suggestions", timeout=UI_TIMEOUT_MS)
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+
+
+@contextlib.contextmanager
+def worker_held(stack):
+    """No worker runs while inside, so a new job stays queued; a fresh worker starts afterwards."""
+    for proc in list(stack.workers):
+        stack.stop_worker(proc)
+    try:
+        yield
+    finally:
+        stack.start_worker()
+
+
+# ------------------------------------------------------------------------------------ tests
+
+def test_sync_and_generate_runs_live_from_the_page(page: Page, stack, output_dir):
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(0)
+
+    page.get_by_test_id("start-sync-and-suggest").click()
+
+    # The started job is at the top of the list at once (from the POST answer, before any poll).
+    expect(rows).to_have_count(1, timeout=UI_TIMEOUT_MS)
+    expect(rows.first.get_by_test_id("job-row-label")).to_have_text("Sync & Generate Suggestions")
+    expect(rows.first.get_by_test_id("job-row-trigger")).to_have_text("Started by you")
+
+    detail = page.get_by_test_id("job-detail")
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    expect(rows.first.get_by_test_id("job-row-status")).to_have_text("Succeeded")
+
+    steps = detail.get_by_test_id("step")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_have_attribute("data-step-type", "sync")
+    expect(steps.nth(1)).to_have_attribute("data-step-type", "suggestions")
+    expect(detail.get_by_test_id("step-status")).to_have_text(["Succeeded", "Succeeded"])
+    expect(steps.nth(0).get_by_test_id("step-result")).to_have_text(re.compile(r"\d+ new transactions?, \d+ changed"))
+    expect(steps.nth(1).get_by_test_id("step-result")).to_have_text(re.compile(r"\d+ suggestions?, \d+ skipped"))
+    expect(detail.get_by_test_id("failure-reason")).to_have_count(0)
+    expect(detail.get_by_test_id("cancel-job")).to_have_count(0)
+    # queued, started, each step's start and end, finished
+    assert detail.get_by_test_id("event").count() >= 3
+
+    # Exact times on hover, relative times in the text.
+    created = rows.first.locator("time")
+    expect(created).to_have_attribute("title", re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"))
+
+    # The suggestions the job made show up without a reload, too.
+    expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    assert_not_reloaded(page)
+    detail.screenshot(path=str(output_dir / "job-detail.png"))
+    page.screenshot(path=str(output_dir / "job-center.png"), full_page=True)
+
+
+def test_approve_a_payee_group_and_apply_it(page: Page, stack, output_dir):
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    run_sync_and_generate(page)
+
+    group = page.get_by_test_id("suggestion-group").first
+    expect(group).to_be_visible(timeout=UI_TIMEOUT_MS)
+    payee = group.get_attribute("data-payee")
+    count = group.get_by_test_id("suggestion").count()
+    assert count >= 1
+    expect(group.get_by_test_id("suggestion-amount").first).to_have_text(re.compile(r"^−?[\d,]+\.\d{2}$"))
+    expect(group.get_by_test_id("suggestion-confidence").first).to_have_text(re.compile(r"^\d{1,3}%$"))
+
+    group.get_by_test_id("group-approve").click()
+
+    expect(group.get_by_test_id("suggestion-status")).to_have_count(count, timeout=UI_TIMEOUT_MS)
+    expect(group.get_by_test_id("suggestion-status")).to_have_text(["Approved"] * count)
+    apply_button = page.get_by_test_id("apply-approved")
+    expect(apply_button).to_have_text(f"Apply approved ({count})")
+    page.get_by_test_id("suggestions").screenshot(path=str(output_dir / "suggestions.png"))
+
+    approved = api(stack, "GET", f"/api/suggestions?budgetId={budget_id}&status=approved")["suggestions"]
+    assert {s["payeeKey"] for s in approved} == {payee}
+    assert len(approved) == count
+
+    apply_button.click()
+
+    banner = page.get_by_test_id("apply-status")
+    expect(banner).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(banner.get_by_test_id("apply-status-badge")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    expect(banner).to_contain_text(re.compile(r"\d+ categor(y|ies) applied, \d+ skipped"))
+    detail = page.get_by_test_id("job-detail")
+    expect(detail.get_by_test_id("job-detail-label")).to_have_text("Apply Approved Suggestions")
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Succeeded")
+    # The applied group leaves the review list.
+    expect(page.locator(f'[data-testid="suggestion-group"][data-payee="{payee}"]')).to_have_count(0, timeout=UI_TIMEOUT_MS)
+    expect(apply_button).to_have_text("Apply approved")
+
+    left = api(stack, "GET", f"/api/suggestions?budgetId={budget_id}&status=approved")["suggestions"]
+    assert left == []
+    assert_not_reloaded(page)
+
+
+def test_cancel_a_queued_job(page: Page, stack):
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    detail = page.get_by_test_id("job-detail")
+    with worker_held(stack):
+        page.get_by_test_id("start-budget-sync").click()
+        expect(detail.get_by_test_id("job-detail-status")).to_have_text("Queued", timeout=UI_TIMEOUT_MS)
+        expect(page.get_by_test_id("job-row").first.get_by_test_id("job-row-status")).to_have_text("Queued")
+
+        cancel = detail.get_by_test_id("cancel-job")
+        cancel.focus()
+        page.keyboard.press("Enter")  # keyboard works as well as the mouse
+
+        expect(detail.get_by_test_id("job-detail-status")).to_have_text("Canceled", timeout=UI_TIMEOUT_MS)
+        expect(detail.get_by_test_id("step-status")).to_have_text(["Canceled"])
+        expect(detail.get_by_test_id("cancel-job")).to_have_count(0)
+        expect(detail.get_by_test_id("run-again")).to_be_visible()
+        expect(page.get_by_test_id("job-row").first.get_by_test_id("job-row-status")).to_have_text("Canceled")
+    job = api(stack, "GET", f"/api/jobs?budgetId={budget_id}")["jobs"][0]
+    assert job["status"] == "canceled"
+    assert job["startedAt"] is None
+
+
+def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack):
+    budget_id = new_budget(stack, fail_on={"pull_latest": "Bank feed unavailable"})
+    open_job_center(page, stack, budget_id)
+    page.get_by_test_id("start-budget-sync").click()
+
+    detail = page.get_by_test_id("job-detail")
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
+    expect(detail.get_by_test_id("failure-text")).to_have_text("Bank feed unavailable")
+    expect(detail.get_by_test_id("failure-reason")).to_contain_text("Sync transactions")
+    expect(detail.get_by_test_id("step-failure")).to_have_text("Bank feed unavailable")
+    expect(page.get_by_test_id("job-row").first.get_by_test_id("job-row-status")).to_have_text("Failed")
+
+    detail.get_by_test_id("run-again").click()
+
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    expect(rows.first.get_by_test_id("job-row-label")).to_have_text("Sync Budget")
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
+    expect(rows.get_by_test_id("job-row-status")).to_have_text(["Failed", "Failed"])
+    assert_not_reloaded(page)
+
+
+def test_the_poller_revalidates_with_etags_and_gets_304s(page: Page, stack):
+    budget_id = new_budget(stack)
+    answers = []
+    page.on("response", lambda r: "/api/jobs" in r.url and answers.append(r))
+    open_job_center(page, stack, budget_id)
+
+    # Nothing runs: the next poll comes after about 10 s and the unchanged list answers 304.
+    with page.expect_response(lambda r: "/api/jobs?" in r.url and r.status == 304, timeout=25_000) as info:
+        pass
+    not_modified = info.value
+    sent = not_modified.request.all_headers()
+    assert sent.get("if-none-match"), "the poller did not send If-None-Match"
+    assert sent["if-none-match"] == not_modified.all_headers().get("etag")
+    assert any(r.status == 200 for r in answers), "the first answer should carry the data"
+    # The 304 left the list as it was.
+    expect(page.get_by_test_id("jobs-empty")).to_be_visible()
+
+
+def test_polling_pauses_while_the_tab_is_hidden(page: Page, stack):
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    polls = []
+    page.on("request", lambda r: "/api/jobs?" in r.url and polls.append(r))
+    with worker_held(stack):
+        page.get_by_test_id("start-budget-sync").click()
+        expect(page.get_by_test_id("job-detail-status")).to_have_text("Queued", timeout=UI_TIMEOUT_MS)
+        # While a job is queued the page polls about every second.
+        with page.expect_request(lambda r: "/api/jobs?" in r.url, timeout=3_000):
+            pass
+        page.evaluate("""() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+            Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+        before = len(polls)
+        page.wait_for_timeout(3_500)  # proving an absence takes time; three fast polls would fit here
+        assert len(polls) - before <= 1, "the page kept polling while hidden"
+        with page.expect_request(lambda r: "/api/jobs?" in r.url, timeout=1_000):
+            page.evaluate("""() => {
+                Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+                Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "visible"});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""")
+        page.get_by_test_id("cancel-job").click()
+        expect(page.get_by_test_id("job-detail-status")).to_have_text("Canceled", timeout=UI_TIMEOUT_MS)
+
+
+def test_readable_at_phone_width(page: Page, stack, output_dir):
+    budget_id = new_budget(stack)
+    page.set_viewport_size({"width": 375, "height": 812})
+    open_job_center(page, stack, budget_id)
+    run_sync_and_generate(page)
+    expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at phone width ({width}px)"
+    page.get_by_test_id("suggestion-group").first.screenshot(path=str(output_dir / "suggestions-phone.png"))
