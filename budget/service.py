@@ -7,8 +7,9 @@ import uuid
 import zlib
 from typing import Any, Callable, Optional
 
+from budget.connector import ConnectorError
 from core.clock import Clock, utcnow
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound, ServiceError, ValidationFailed
 from models.domain import Budget
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class BudgetService:
         `fail_on` and `delay_on` simulate a failing or slow bank connection (see budget/demo.py).
         """
         budget_id = f"demo-{uuid.uuid4().hex[:12]}"
-        seed = zlib.crc32(budget_id.encode())
+        seed = zlib.crc32(budget_id.encode()) & 0x7FFFFFFF  # fits a 32-bit INTEGER column
         options = {k: v for k, v in (("failOn", fail_on), ("delayOn", delay_on)) if v}
         return Budget.create(id=budget_id, name=name, connector="demo", seed=seed, options=options,
                              created_at=self.clock())
@@ -68,7 +69,10 @@ class BudgetService:
         if budget is not None:
             return budget
         if self._actual_session is not None:
-            files = dict(self._actual_files(refresh=True))
+            try:
+                files = dict(self._actual_files(refresh=True))
+            except ConnectorError as exc:  # unreachable, wrong password...: readable, not a 500
+                raise ServiceError(exc.message, field=field, code=exc.code) from None
             if budget_id in files:
                 Budget.insert(id=budget_id, name=files[budget_id], connector="actual", seed=0, options={},
                               created_at=self.clock()).on_conflict_ignore().execute()
