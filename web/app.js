@@ -377,7 +377,9 @@ function listParams(extra = {}) {
 }
 
 async function refreshList() {
+  const generation = listGeneration;
   const { data, changed } = await api.jobs(listParams());
+  if (generation !== listGeneration) return false; // filters or budget changed meanwhile: a new poll follows
   const finished = noticeTransitions(data.jobs || []);
   if (changed || !state.listLoaded) {
     mergeFirstPage(data.jobs || [], data.nextCursor || null);
@@ -444,6 +446,7 @@ let ticking = false;
 let tickAgain = false;
 let failures = 0;
 let suggestionsDirty = true;
+let listGeneration = 0; // bumped when the list's query changes, so late answers to old queries are dropped
 
 function schedule(ms) {
   clearTimeout(timer);
@@ -504,6 +507,7 @@ document.addEventListener("visibilitychange", () => {
 
 function selectBudget(id) {
   state.budgetId = id;
+  listGeneration += 1;
   try {
     localStorage.setItem(BUDGET_KEY, id);
   } catch {
@@ -525,6 +529,7 @@ function selectBudget(id) {
 }
 
 function resetList() {
+  listGeneration += 1;
   state.jobs = [];
   state.nextCursor = null;
   state.loadedMore = false;

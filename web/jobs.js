@@ -196,6 +196,7 @@ export function jobDetailView(state, actions) {
   const meta = job.metadata || {};
   const extras = [];
   if (meta.fullResync) extras.push("Full resync");
+  if (meta.payeeName) extras.push(`Payee ${meta.payeeName}`);
   if (Array.isArray(meta.suggestionIds)) extras.push(`${meta.suggestionIds.length} suggestions`);
   if (job.attempt > 1 || job.nextAttemptAt) extras.push(`Attempt ${job.attempt} of ${job.maxAttempts ?? job.attempt}`);
 

@@ -252,3 +252,65 @@ def test_readable_at_phone_width(page: Page, stack, output_dir):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at phone width ({width}px)"
     page.get_by_test_id("suggestion-group").first.screenshot(path=str(output_dir / "suggestions-phone.png"))
+
+
+def test_retry_a_payee_group_and_full_resync(page: Page, stack):
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    run_sync_and_generate(page)
+    detail = page.get_by_test_id("job-detail")
+
+    group = page.get_by_test_id("suggestion-group").first
+    expect(group).to_be_visible(timeout=UI_TIMEOUT_MS)
+    payee = group.get_attribute("data-payee")
+    group.get_by_test_id("group-retry").focus()
+    page.keyboard.press("Space")
+
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(2, timeout=UI_TIMEOUT_MS)
+    expect(rows.first.get_by_test_id("job-row-label")).to_have_text("Retry Suggestions (Payee Group)")
+    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    expect(detail.get_by_test_id("step-result")).to_have_text(re.compile(r"\d+ suggestions?, \d+ skipped"))
+    retried = api(stack, "GET", f"/api/jobs?budgetId={budget_id}")["jobs"][0]
+    assert retried["metadata"]["payeeKey"] == payee
+    expect(page.locator(f'[data-testid="suggestion-group"][data-payee="{payee}"]')).to_be_visible()
+
+    page.get_by_test_id("full-resync").check()
+    run_sync_and_generate(page)
+    expect(detail).to_contain_text("Full resync")
+    expect(rows).to_have_count(3)
+    latest = api(stack, "GET", f"/api/jobs?budgetId={budget_id}")["jobs"][0]
+    assert latest["type"] == "sync_and_suggest" and latest["metadata"]["fullResync"] is True
+
+
+def test_job_list_filters_and_load_more(page: Page, stack):
+    budget_id = new_budget(stack)
+    created = []
+    for i in range(22):  # one more page than the page size (20) and a bit
+        job = stack.post_job("snapshot-create" if i % 2 else "budget-sync", budget_id)
+        created.append(stack.wait_job(job["id"])["job"])
+    assert all(j["status"] == "succeeded" for j in created)
+
+    open_job_center(page, stack, budget_id)
+    rows = page.get_by_test_id("job-row")
+    expect(rows).to_have_count(20, timeout=UI_TIMEOUT_MS)
+    expect(rows.first).to_have_attribute("data-job-id", created[-1]["id"])  # newest first
+    more = page.get_by_test_id("load-more")
+    expect(more).to_be_visible()
+    more.click()
+    expect(rows).to_have_count(22, timeout=UI_TIMEOUT_MS)
+    expect(rows.last).to_have_attribute("data-job-id", created[0]["id"])
+    expect(more).to_be_hidden()
+
+    page.get_by_test_id("filter-type").select_option("snapshot_create")
+    expect(rows).to_have_count(11, timeout=UI_TIMEOUT_MS)
+    expect(rows.get_by_test_id("job-row-label")).to_have_text(["Create Snapshot"] * 11)
+    rows.first.click()
+    expect(page.get_by_test_id("step-result")).to_have_text(re.compile(r"Snapshot \S+: [\d,]+ transactions, \d+ categories"), timeout=UI_TIMEOUT_MS)
+
+    page.get_by_test_id("filter-status").select_option("failed")
+    expect(rows).to_have_count(0, timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("jobs-empty")).to_have_text("No jobs match these filters.")
+    page.get_by_test_id("filter-type").select_option("")
+    page.get_by_test_id("filter-status").select_option("")
+    expect(rows).to_have_count(20, timeout=UI_TIMEOUT_MS)
