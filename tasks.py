@@ -17,7 +17,7 @@ from models.db import database
 log = logging.getLogger("tasks")
 
 config = Config.from_env()
-huey = make_huey(config.queue_url)
+huey = make_huey(config.queue_url, config.queue_name)
 
 
 class HueyJobQueue:

@@ -5,7 +5,7 @@ import logging
 
 import falcon
 
-from core.errors import Conflict, InvalidTransition, NotFound, ServiceError, ValidationFailed
+from core.errors import Conflict, InvalidTransition, NotFound, ServiceError, Unavailable, ValidationFailed
 from core.redact import redact
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,7 @@ STATUS_BY_ERROR = [
     (InvalidTransition, falcon.HTTP_409),
     (Conflict, falcon.HTTP_422),
     (ValidationFailed, falcon.HTTP_422),
+    (Unavailable, falcon.HTTP_503),
 ]
 
 

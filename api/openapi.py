@@ -22,7 +22,7 @@ def _json(schema: dict, description: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     texts = {400: "Malformed JSON", 404: "Not found", 409: "Invalid transition", 413: "Body over 64 KiB",
-             422: "Invalid body or query field"}
+             422: "Invalid body or query field", 503: "The Actual server cannot be reached"}
     return {str(c): _json(_ref("Error"), texts[c]) for c in codes}
 
 
@@ -116,17 +116,21 @@ PATHS = {
         {"name": "cursor", "in": "query", "schema": {"type": "string"}}, IF_NONE_MATCH],
         "responses": {"200": {**_json(_ref("JobList"), "A page of jobs"), "headers": ETAG_HEADER},
                       "304": {"description": "Unchanged since the ETag sent"}, **_errors(422)}}},
-    "/api/jobs/{kind}": {"post": {
-        "summary": "Start a job; 200 with deduplicated=true when one of the same type is queued or running",
-        "parameters": [{"name": "kind", "in": "path", "required": True, "schema": {"enum": KINDS}},
-                       {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
-        "responses": {"201": _json(_ref("JobWithSteps"), "Created"), "200": _json(_ref("JobWithSteps"), "Existing job"),
-                      **_errors(400, 404, 413, 422)}}},
-    "/api/jobs/{id}": {"get": {"summary": "A job with its steps and events", "parameters": [
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, IF_NONE_MATCH],
-        "responses": {"200": {**_json(_ref("JobDetail"), "The job"), "headers": ETAG_HEADER},
-                      "304": {"description": "Unchanged since the ETag sent"}, **_errors(404)}}},
+    "/api/jobs/{ref}": {
+        "post": {
+            "summary": "Start a job of kind `ref`; 200 with deduplicated=true when one of the same type is queued or running",
+            "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": KINDS},
+                            "description": "the job kind"},
+                           {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+            "responses": {"201": _json(_ref("JobWithSteps"), "Created (or replayed for a repeated Idempotency-Key)"),
+                          "200": _json(_ref("JobWithSteps"), "Existing job"), **_errors(400, 404, 413, 422, 503)}},
+        "get": {
+            "summary": "The job with id `ref`, with its steps and events",
+            "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "the job id"}, IF_NONE_MATCH],
+            "responses": {"200": {**_json(_ref("JobDetail"), "The job"), "headers": ETAG_HEADER},
+                          "304": {"description": "Unchanged since the ETag sent"}, **_errors(404)}}},
     "/api/jobs/{id}/cancel": {"post": {
         "summary": "Cancel a queued job at once, or ask a running one to stop at its next checkpoint",
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from budget.connector import ConnectorError
 from core.clock import Clock, utcnow
-from core.errors import NotFound, ServiceError, ValidationFailed
+from core.errors import NotFound, Unavailable, ValidationFailed
 from models.domain import Budget
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class BudgetService:
             try:
                 files = dict(self._actual_files(refresh=True))
             except ConnectorError as exc:  # unreachable, wrong password...: readable, not a 500
-                raise ServiceError(exc.message, field=field, code=exc.code) from None
+                raise Unavailable(exc.message, field=field, code=exc.code) from None
             if budget_id in files:
                 Budget.insert(id=budget_id, name=files[budget_id], connector="actual", seed=0, options={},
                               created_at=self.clock()).on_conflict_ignore().execute()

@@ -41,6 +41,7 @@ class Config:
     data_dir: Path
     database_url: str
     queue_url: str
+    queue_name: str = "budget-assist"
     demo_budget: bool = True
     sync_interval_minutes: int = 60
     job_retention_days: int = 30
@@ -66,11 +67,11 @@ class Config:
         for key, value in env.items():
             if key.startswith("JOB_TIMEOUT_MINUTES_"):
                 timeouts[key[len("JOB_TIMEOUT_MINUTES_"):].lower()] = _float(env, key, 0.0)
-        base = env.get("RETRY_BASE_SECONDS", "").strip()
         return cls(
             data_dir=data_dir,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'app.db'}",
             queue_url=env.get("QUEUE_URL") or f"sqlite:///{data_dir / 'queue.db'}",
+            queue_name=env.get("QUEUE_NAME") or "budget-assist",
             demo_budget=env.get("DEMO_BUDGET", "1").strip() not in ("0", "false", "no", "off"),
             sync_interval_minutes=_int(env, "SYNC_INTERVAL_MINUTES", 60),
             job_retention_days=_int(env, "JOB_RETENTION_DAYS", 30, minimum=1),
@@ -79,7 +80,7 @@ class Config:
             heartbeat_timeout_seconds=_float(env, "HEARTBEAT_TIMEOUT_SECONDS", 30.0),
             queued_grace_seconds=_float(env, "QUEUED_GRACE_SECONDS", 60.0),
             job_timeout_minutes=timeouts,
-            retry_base_seconds=float(base) if base else None,
+            retry_base_seconds=_float(env, "RETRY_BASE_SECONDS", 0.0) or None,
             worker_count=_int(env, "WORKERS", 2, minimum=1),
             host_name=env.get("HOST_NAME") or os.uname().nodename,
             actual_server_url=(env.get("ACTUAL_SERVER_URL") or "").rstrip("/") or None,

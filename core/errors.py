@@ -39,3 +39,9 @@ class Conflict(ServiceError):
     """The request clashes with the current state (e.g. an idempotency key reused)."""
 
     code = "conflict"
+
+
+class Unavailable(ServiceError):
+    """A service this request depends on (the Actual server) cannot be reached or refused us."""
+
+    code = "unavailable"

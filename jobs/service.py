@@ -61,6 +61,7 @@ class Created:
     job: Job
     steps: list[JobStep]
     created: bool
+    replayed: bool = False  # returned for a repeated Idempotency-Key
 
 
 def step_label(step_type: str) -> str:
@@ -89,7 +90,7 @@ class JobService:
         if idempotency:
             existing = self._idempotent_job(*idempotency)
             if existing is not None:
-                return Created(existing, self.steps(existing.id), created=False)
+                return Created(existing, self.steps(existing.id), created=False, replayed=True)
         now = self.clock()
         job_id = self.new_id()
         try:
@@ -114,7 +115,7 @@ class JobService:
             if twin is None and idempotency:
                 existing = self._idempotent_job(*idempotency)
                 if existing is not None:
-                    return Created(existing, self.steps(existing.id), created=False)
+                    return Created(existing, self.steps(existing.id), created=False, replayed=True)
             if twin is None:
                 raise
             return Created(twin, self.steps(twin.id), created=False)
@@ -422,10 +423,11 @@ class JobService:
     def mark_reenqueued(self, job_id: str, seen_enqueued_at: Optional[dt.datetime]) -> bool:
         """Record a reconciler re-enqueue exactly once (conditional on the enqueue time it saw)."""
         with write_transaction():
-            updated = (Job.update(enqueued_at=self.clock())
+            now = self.clock()
+            updated = (Job.update(enqueued_at=now, updated_at=now)
                        .where(Job.id == job_id, Job.status == "queued", Job.enqueued_at == seen_enqueued_at).execute())
             if updated:
-                self._event(job_id, None, "queued", "Its task was lost; enqueued again", self.clock())
+                self._event(job_id, None, "queued", "Its task was lost; enqueued again", now)
         if updated:
             self.queue.enqueue(job_id)
         return bool(updated)

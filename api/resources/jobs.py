@@ -73,7 +73,7 @@ class JobResource:
             suggestion_ids=v.string_list(body, "suggestionIds") if "suggestionIds" in body else None,
             idempotency_key=req.get_header("Idempotency-Key"), raw_body=body)
         media = {"job": job_dict(created.job, self.jobs.registry), "steps": [step_dict(s) for s in created.steps]}
-        if created.created:
+        if created.created or created.replayed:
             resp.status = falcon.HTTP_201
         else:
             media["deduplicated"] = True

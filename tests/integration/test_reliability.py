@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -34,10 +33,6 @@ def make_budget(stack, name: str, **options) -> str:
     r = stack.api("POST", "/api/budgets", {"name": name, **options})
     assert r.status_code == 201, r.text
     return r.json()["budget"]["id"]
-
-
-def app_db(stack) -> sqlite3.Connection:
-    return sqlite3.connect(stack.data_dir / "app.db", timeout=10)
 
 
 def all_jobs(stack) -> list[dict]:
@@ -81,11 +76,9 @@ def test_sigkill_at_several_moments_loses_nothing_and_repeats_no_effect(stack_fa
         assert all(s["status"] in ("succeeded", "failed", "canceled") for s in detail["steps"])
     assert not [j for j in all_jobs(stack) if j["status"] in ("queued", "running")]
     assert any("worker stopped" in e["message"] for d in finals for e in d["events"]), "no job was interrupted"
-    with app_db(stack) as db:
-        per_job = db.execute("SELECT job_id, COUNT(*) FROM snapshot GROUP BY job_id HAVING COUNT(*) > 1").fetchall()
-        dup_suggestions = db.execute(
-            "SELECT budget_id, transaction_id, COUNT(*) FROM suggestion GROUP BY budget_id, transaction_id "
-            "HAVING COUNT(*) > 1").fetchall()
+    per_job = stack.sql("SELECT job_id, COUNT(*) FROM snapshot GROUP BY job_id HAVING COUNT(*) > 1")
+    dup_suggestions = stack.sql("SELECT budget_id, transaction_id, COUNT(*) FROM suggestion "
+                                "GROUP BY budget_id, transaction_id HAVING COUNT(*) > 1")
     assert per_job == [] and dup_suggestions == []
     for detail in finals:
         if detail["job"]["type"] == "snapshot_create" and detail["job"]["status"] == "succeeded":
@@ -101,8 +94,7 @@ def test_apply_is_not_applied_twice_after_a_kill(stack_factory):
     ids = [s["id"] for s in pending]
     stack.api("POST", "/api/suggestions/approve", {"suggestionIds": ids})
     # slow the apply's trailing sync so the kill lands after the apply step committed
-    with app_db(stack) as db:
-        db.execute("UPDATE budget SET options = ? WHERE id = ?", ('{"delayOn": {"pull_latest": 2}}', budget))
+    stack.sql("UPDATE budget SET options = ? WHERE id = ?", ('{"delayOn": {"pull_latest": 2}}', budget))
     job = stack.post_job("suggestions-apply", budget, suggestionIds=ids)
     wait_until(lambda: stack.api("GET", f"/api/jobs/{job['id']}").json()["steps"][1]["status"] == "running", 30)
     stack.signal_worker(stack.workers[-1], signal.SIGKILL)

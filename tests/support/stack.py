@@ -49,12 +49,16 @@ class Stack:
     """gunicorn and one or more huey_consumer processes sharing a DATA_DIR."""
 
     def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None) -> None:
+        from tests.support.backends import ScaleoutBackend, scaleout_requested
+
         self.data_dir = data_dir
+        self.backend = ScaleoutBackend.create() if scaleout_requested() else None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-                    "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1", **(env or {})}
+                    "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1",
+                    **(self.backend.env() if self.backend else {}), **(env or {})}
         self.commands = procfile_commands()
         self.web: Optional[subprocess.Popen] = None
         self.workers: list[subprocess.Popen] = []
@@ -140,6 +144,23 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+        if self.backend is not None:
+            self.backend.drop()
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        """Run one statement on the stack's app database (SQLite or PostgreSQL); `?` placeholders."""
+        from playhouse.db_url import connect
+
+        url = self.env.get("DATABASE_URL") or f"sqlite:///{self.data_dir / 'app.db'}"
+        db = connect(url)
+        try:
+            if not url.startswith("sqlite"):
+                query = query.replace("?", "%s")
+            with db.atomic():
+                cursor = db.execute_sql(query, params)
+                return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            db.close()
 
     def logs(self) -> str:
         """Everything the processes printed (for failure messages)."""
