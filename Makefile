@@ -35,6 +35,8 @@ test-deps: $(VENV)/.installed-test
 
 test: test-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	@echo "--- the integration suite again on PostgreSQL + Redis (BA_TEST_BACKEND=scaleout)"
+	PATH="$(abspath $(BIN)):$$PATH" BA_TEST_BACKEND=scaleout $(BIN)/python -m pytest -q -m "not scaleout" tests/integration tests/browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench --quick --json test-output/bench-quick.json
 
 bench: venv
