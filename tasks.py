@@ -12,6 +12,8 @@ from core.shutdown import shutting_down
 from core.wiring import Services, build_services, prepare
 from jobs.orchestrator import JobOrchestrator
 from jobs.reconciler import Reconciler
+from jobs.registry import JobType
+from jobs.steps import StepRunner
 from models.db import database
 
 log = logging.getLogger("tasks")
@@ -36,6 +38,14 @@ class HueyJobQueue:
 
 _lock = threading.Lock()
 _services: Optional[Services] = None
+_extra_types: list[tuple[JobType, StepRunner]] = []
+
+
+def register_job_type(job_type: JobType, runner: StepRunner) -> None:
+    """Add a job type with its one step runner to this process (the benchmark's no-op job)."""
+    _extra_types.append((job_type, runner))
+    if _services is not None:
+        _services.registry.register(job_type)
 
 
 def services() -> Services:
@@ -45,6 +55,8 @@ def services() -> Services:
         if _services is None:
             prepare(config)
             _services = build_services(config, HueyJobQueue())
+            for job_type, _ in _extra_types:
+                _services.registry.register(job_type)
         return _services
 
 
@@ -59,7 +71,10 @@ def connected() -> Iterator[Services]:
 def orchestrator() -> JobOrchestrator:
     """An orchestrator for this worker process."""
     s = services()
-    return JobOrchestrator(s.jobs, s.steps.runners(), worker=f"{config.host_name}:{_pid()}",
+    runners = s.steps.runners()
+    for job_type, runner in _extra_types:
+        runners.update({step: runner for step in job_type.steps})
+    return JobOrchestrator(s.jobs, runners, worker=f"{config.host_name}:{_pid()}",
                            heartbeat_seconds=config.heartbeat_interval_seconds, shutting_down=shutting_down,
                            on_thread_exit=database.close)
 
