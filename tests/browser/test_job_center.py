@@ -174,7 +174,7 @@ def test_cancel_a_queued_job(page: Page, stack):
     assert job["startedAt"] is None
 
 
-def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack):
+def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack, output_dir):
     budget_id = new_budget(stack, fail_on={"pull_latest": "Bank feed unavailable"})
     open_job_center(page, stack, budget_id)
     page.get_by_test_id("start-budget-sync").click()
@@ -185,6 +185,7 @@ def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack):
     expect(detail.get_by_test_id("failure-reason")).to_contain_text("Sync transactions")
     expect(detail.get_by_test_id("step-failure")).to_have_text("Bank feed unavailable")
     expect(page.get_by_test_id("job-row").first.get_by_test_id("job-row-status")).to_have_text("Failed")
+    detail.screenshot(path=str(output_dir / "job-failed.png"))
 
     detail.get_by_test_id("run-again").click()
 
