@@ -1,0 +1,498 @@
+"""One function per figure of issue 7; each starts its own processes on its own temp DATA_DIR."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from bench import load, procs
+from bench.seed import seed
+
+NOOP_WORKER = "bench.noop_tasks.huey"
+RAW_WORKER = "bench.raw_huey.huey"
+WEB_FACTORY = "bench.web_app:get_app()"
+HELLO_FACTORY = "bench.hello_app:get_app()"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    idle_jobs: int = 50
+    idle_gap: tuple[float, float] = (0.5, 3.0)
+    idle_cpu_seconds: float = 60.0
+    throughput_jobs: int = 5000
+    commit_jobs: int = 5
+    http_seconds: float = 10.0
+    http_budgets: int = 100_000
+    seed_old_jobs: int = 1_000_000
+    seed_budgets: int = 1000
+    seed_recent_per_budget: int = 20
+    poll_seconds: float = 10.0
+    suggest: tuple[int, int] = (10_000, 100_000)
+
+
+FULL = Sizes()
+QUICK = Sizes(idle_jobs=8, idle_gap=(0.3, 0.8), idle_cpu_seconds=5.0, throughput_jobs=300, commit_jobs=2,
+              http_seconds=2.0, http_budgets=20_000, seed_old_jobs=20_000, seed_budgets=100,
+              seed_recent_per_budget=20, poll_seconds=2.0, suggest=(1000, 10_000))
+
+
+@dataclass
+class Figure:
+    """One row: `value` is the number the key names and the one compared with the target."""
+
+    key: str
+    what: str
+    unit: str
+    target: Optional[tuple[str, float]]  # ("<=", 50.0) or None (reported only)
+    value: Optional[float] = None
+    ours: Optional[float] = None
+    anchor: Optional[float] = None
+    ratio: Optional[float] = None
+    detail: dict = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @property
+    def passed(self) -> Optional[bool]:
+        if self.value is None or self.target is None:
+            return None
+        op, limit = self.target
+        return self.value <= limit if op == "<=" else self.value >= limit
+
+    def target_text(self) -> str:
+        return f"{self.target[0]} {self.target[1]:g}" if self.target else "-"
+
+    def as_json(self) -> dict:
+        return {"ours": _r(self.ours), "anchor": _r(self.anchor), "ratio": _r(self.ratio), "value": _r(self.value),
+                "target": self.target_text(), "pass": self.passed, "unit": self.unit, "what": self.what,
+                "detail": self.detail, **({"error": self.error} if self.error else {})}
+
+
+def _r(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(x, 4)
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return a / b if a is not None and b else None
+
+
+def _ts(text: str) -> float:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def _p(values: list[float], p: float) -> float:
+    return load.percentile(values, p)
+
+
+def _db(data_dir: Path, name: str = "app.db") -> sqlite3.Connection:
+    conn = sqlite3.connect(data_dir / name, timeout=30, isolation_level=None)
+    conn.execute("pragma busy_timeout=30000")
+    return conn
+
+
+def _post(base: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def _get(base: str, path: str) -> tuple[int, Any, dict]:
+    with urllib.request.urlopen(base + path, timeout=30) as r:
+        return r.status, r.headers, json.loads(r.read())
+
+
+def _run_py(data_dir: Path, code: str, timeout: float = 600) -> str:
+    """Run Python code in a child process with DATA_DIR set (tasks.py reads its configuration at import)."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=procs.ROOT, env=procs.base_env(data_dir),
+                         capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def _wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------ idle start + idle CPU
+def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
+    """idle_start_p95_ms (Procfile flags vs Huey's default poll flags) and idle_worker_cpu_pct, concurrently."""
+    start = Figure("idle_start_p95_ms", "enqueue-to-step-start p95, idle worker (Procfile flags vs Huey default flags)",
+                   "ms", ("<=", 50.0))
+    cpu = Figure("idle_worker_cpu_pct", f"CPU of an idle worker over {sizes.idle_cpu_seconds:g} s", "%", ("<=", 3.0))
+    started: list[procs.Proc] = []
+    try:
+        stacks = {}
+        for name, default_poll in (("ours", False), ("anchor", True)):
+            d = tmp / f"idle-{name}"
+            web, base = procs.start_web(f"web-{name}", WEB_FACTORY, d)
+            started.append(web)
+            worker = procs.start_worker(f"worker-{name}", NOOP_WORKER, d, default_poll=default_poll)
+            started.append(worker)
+            stacks[name] = (d, base, worker)
+        cpu_dir = tmp / "idle-cpu"
+        cpu_worker = procs.start_worker("worker-idle-cpu", NOOP_WORKER, cpu_dir)
+        started.append(cpu_worker)
+        for _, _, worker in stacks.values():
+            procs.wait_log(worker, "worker ready on")
+        procs.wait_log(cpu_worker, "worker ready on")
+
+        cpu_result: dict = {}
+
+        def measure_cpu() -> None:
+            time.sleep(1.0)  # let the startup settle
+            c0, t0 = procs.cpu_seconds(cpu_worker.pid), time.monotonic()
+            time.sleep(sizes.idle_cpu_seconds)
+            c1, t1 = procs.cpu_seconds(cpu_worker.pid), time.monotonic()
+            cpu_result.update(cpu_s=c1 - c0, wall_s=t1 - t0)
+
+        cpu_thread = threading.Thread(target=measure_cpu)
+        cpu_thread.start()
+
+        def drive(name: str, seed_value: int) -> None:
+            d, base, _ = stacks[name]
+            rng = random.Random(seed_value)
+            time.sleep(rng.uniform(*sizes.idle_gap))  # an idle worker: first job after a gap too
+            for _ in range(sizes.idle_jobs):
+                _post(base, "/api/jobs/bench-noop", {"budgetId": "demo"})
+                time.sleep(rng.uniform(*sizes.idle_gap))
+
+        threads = [threading.Thread(target=drive, args=(name, i + 7)) for i, name in enumerate(stacks)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        p95 = {}
+        for name, (d, _, _) in stacks.items():
+            conn = _db(d)
+            _wait(lambda: conn.execute("select count(*) from job where type='bench_noop' and status='succeeded'")
+                  .fetchone()[0] >= sizes.idle_jobs, 60, what=f"{name}: idle jobs to finish")
+            rows = conn.execute("select j.created_at, s.started_at from job j join job_step s on s.job_id = j.id"
+                                " where j.type='bench_noop'").fetchall()
+            conn.close()
+            lat = [(_ts(s) - _ts(c)) * 1000 for c, s in rows]
+            p95[name] = _p(lat, 95)
+            start.detail[name] = {"n": len(lat), "p50_ms": round(_p(lat, 50), 1), "p95_ms": round(p95[name], 1),
+                                  "max_ms": round(max(lat), 1)}
+        start.ours, start.anchor = p95["ours"], p95["anchor"]
+        start.value, start.ratio = start.ours, _ratio(start.ours, start.anchor)
+        start.detail["flags_ours"] = " ".join(procs.worker_flags())
+        start.detail["flags_anchor"] = " ".join(procs.worker_flags(default_poll=True))
+        cpu_thread.join()
+        cpu.ours = cpu.value = 100 * cpu_result["cpu_s"] / cpu_result["wall_s"]
+        cpu.detail = {"cpu_s": round(cpu_result["cpu_s"], 2), "wall_s": round(cpu_result["wall_s"], 1)}
+    finally:
+        for p in started:
+            p.stop()
+    return [start, cpu]
+
+
+# ------------------------------------------------------------------ throughput
+def _drain(data_dir: Path, worker_module: str, queue_name: str, n: int, jobs: bool) -> dict:
+    """Start a worker on a queue holding n tasks; time from its first dequeue to the last one done."""
+    qconn = _db(data_dir, "queue.db")
+
+    def queued() -> int:
+        return qconn.execute("select count(*) from task where queue=?", (queue_name,)).fetchone()[0]
+
+    assert queued() == n, f"expected {n} queued tasks, found {queued()}"
+    worker = procs.start_worker(f"drain-{queue_name}", worker_module, data_dir)
+    try:
+        t_first = None
+        deadline = time.monotonic() + 600
+        while t_first is None:
+            if queued() < n:
+                t_first = time.time()
+            elif not worker.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"worker never dequeued:\n{worker.tail()}")
+            else:
+                time.sleep(0.002)
+        if jobs:
+            conn = _db(data_dir)
+            _wait(lambda: conn.execute("select count(*) from job where type='bench_noop' and active = 1")
+                  .fetchone()[0] == 0 and not worker_dead(worker), 600, 0.05, "jobs to finish")
+            done, failed, last = conn.execute(
+                "select sum(status='succeeded'), sum(status!='succeeded'), max(completed_at) from job"
+                " where type='bench_noop'").fetchone()
+            conn.close()
+            t_last = _ts(last)
+            extra = {"succeeded": done, "not_succeeded": failed}
+        else:
+            while queued() > 0:
+                if not worker.alive():
+                    raise RuntimeError(f"worker died:\n{worker.tail()}")
+                time.sleep(0.002)
+            t_last = time.time()
+            extra = {}
+        seconds = t_last - t_first
+        return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds, **extra}
+    finally:
+        qconn.close()
+        worker.stop()
+
+
+def worker_dead(worker: procs.Proc) -> bool:
+    if not worker.alive():
+        raise RuntimeError(f"worker died:\n{worker.tail()}")
+    return False
+
+
+def throughput(tmp: Path, sizes: Sizes) -> Figure:
+    """throughput_ratio: n bench_noop jobs end to end vs n raw Huey no-op tasks, same storage and flags."""
+    f = Figure("throughput_ratio", f"{sizes.throughput_jobs} no-op jobs drained end to end vs raw Huey no-op tasks",
+               "jobs/s", (">=", 0.5))
+    n = sizes.throughput_jobs
+    ours_dir, raw_dir = tmp / "tp-ours", tmp / "tp-raw"
+    t = time.perf_counter()
+    _run_py(ours_dir, "import bench.noop_tasks, tasks\n"
+                      "s = tasks.services()\n"
+                      f"for i in range({n}):\n"
+                      "    s.jobs.create('bench_noop', f'tp{i}')\n")
+    create_s = time.perf_counter() - t
+    _run_py(raw_dir, "from bench.raw_huey import noop\n"
+                     f"for i in range({n}):\n"
+                     "    noop()\n")
+    ours = _drain(ours_dir, NOOP_WORKER, "budget-assist", n, jobs=True)
+    raw = _drain(raw_dir, RAW_WORKER, "bench-raw", n, jobs=False)
+    f.ours, f.anchor = ours["per_s"], raw["per_s"]
+    f.ratio = f.value = _ratio(f.ours, f.anchor)
+    f.detail = {"ours": ours, "anchor": raw, "create_jobs_per_s_in_process": round(n / create_s, 1)}
+    return f
+
+
+# ------------------------------------------------------------------ commits per job
+COMMITS_CODE = r"""
+import json, sys
+import bench.noop_tasks as nt
+import tasks
+from models.db import database
+
+counts = {}
+state = {}
+
+def tracer(name):
+    counts.setdefault(name, {"transactions": 0, "autocommit_writes": 0, "lock_only": 0, "statements": []})
+    def cb(sql):
+        s = sql.strip().upper()
+        st = state.setdefault(name, {"in_tx": False, "wrote": False, "locked": False})
+        if s.startswith("BEGIN"):
+            st.update(in_tx=True, wrote=False, locked=("IMMEDIATE" in s or "EXCLUSIVE" in s))
+        elif s.startswith("COMMIT") or s.startswith("END"):
+            if st["wrote"]:
+                counts[name]["transactions"] += 1
+            elif st["locked"]:
+                counts[name]["lock_only"] += 1  # took the write lock, wrote nothing (no WAL frames)
+            st["in_tx"] = False
+        elif s.startswith("ROLLBACK"):
+            st["in_tx"] = False
+        elif s.split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            if st["in_tx"]:
+                st["wrote"] = True
+            else:
+                counts[name]["autocommit_writes"] += 1
+        if RECORD[0]:
+            counts[name]["statements"].append(s[:60])
+    return cb
+
+RECORD = [False]
+s = tasks.services()
+db = database.obj
+original = db._add_conn_hooks
+def hooked(conn):
+    original(conn)
+    conn.set_trace_callback(tracer("app.db"))
+db._add_conn_hooks = hooked
+database.close()
+huey = tasks.huey
+huey.storage.conn.set_trace_callback(tracer("queue.db"))
+N = int(sys.argv[1])
+for i in range(N):
+    RECORD[0] = i == 0
+    with database.connection_context():
+        s.jobs.create("bench_noop", f"commits{i}")
+    task = huey.dequeue()   # what the consumer does: a dequeue transaction, then execute
+    huey.execute(task)
+print(json.dumps({"jobs": N, "counts": counts}))
+"""
+
+
+def commits(tmp: Path, sizes: Sizes) -> Figure:
+    """commits_per_job: SQLite write transactions (app.db + queue.db) of one job lifecycle, traced in-process."""
+    f = Figure("commits_per_job", "SQLite write transactions per job, create to succeeded, app.db + queue.db",
+               "commits", ("<=", 6.0))
+    d = tmp / "commits"
+    procs.migrate(d)
+    out = subprocess.run([sys.executable, "-c", COMMITS_CODE, str(sizes.commit_jobs)], cwd=procs.ROOT,
+                         env=procs.base_env(d), capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    n = result["jobs"]
+    per_file = {name: (c["transactions"] + c["autocommit_writes"]) / n for name, c in result["counts"].items()}
+    f.ours = f.value = sum(per_file.values())
+    lock_only = {name: c["lock_only"] / n for name, c in result["counts"].items()}
+    f.detail = {"per_file": per_file, "jobs": n, "lock_only_transactions_per_file": lock_only,
+                "first_job_statements": {k: v["statements"] for k, v in result["counts"].items()}}
+    return f
+
+
+# ------------------------------------------------------------------ HTTP create
+def http_create(tmp: Path, sizes: Sizes) -> Figure:
+    """http_create_ratio: POST /api/jobs/bench-noop req/s vs a hello-world Falcon POST, same gunicorn flags."""
+    f = Figure("http_create_ratio", "POST job creation req/s through gunicorn vs hello-world POST", "req/s",
+               (">=", 0.5))
+    d = tmp / "http"
+    procs.migrate(d)
+    conn = _db(d)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    conn.execute("begin")
+    conn.executemany("insert into budget (id, name, connector, seed, options, created_at) values (?,?,?,?,?,?)",
+                     ((f"hb{i}", f"HTTP budget {i}", "demo", i + 1, "{}", now) for i in range(sizes.http_budgets)))
+    conn.execute("commit")
+    conn.close()
+    started = []
+    try:
+        web, base = procs.start_web("web-http", WEB_FACTORY, d)
+        started.append(web)
+        hello, hello_base = procs.start_web("web-hello", HELLO_FACTORY, tmp / "hello", health_path="/hello")
+        started.append(hello)
+        warm = min(2.0, sizes.http_seconds)
+        load.throughput(base, "/api/jobs/bench-noop", warm, budgets=sizes.http_budgets, prefix="hb")
+        load.throughput(hello_base, "/hello", warm)
+        # the warm-up used budgets hb0..; continue on budgets the warm-up did not touch
+        ours = load.throughput(base, "/api/jobs/bench-noop", sizes.http_seconds, budgets=sizes.http_budgets,
+                               prefix="hb")
+        anchor = load.throughput(hello_base, "/hello", sizes.http_seconds)
+    finally:
+        for p in started:
+            p.stop()
+    conn = _db(d)
+    created = conn.execute("select count(*) from job where type='bench_noop'").fetchone()[0]
+    conn.close()
+    f.ours, f.anchor = ours["rps"], anchor["rps"]
+    f.ratio = f.value = _ratio(f.ours, f.anchor)
+    f.detail = {"ours": ours, "anchor": anchor, "jobs_created": created}
+    return f
+
+
+# ------------------------------------------------------------------ polls on 1,000,000 jobs + purge
+def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
+    """poll_p99_ratio, poll_304_p99_ratio, purge_1m_s, purge_added_p99_ms on one bulk-seeded database."""
+    n_old = sizes.seed_old_jobs
+    label = f"{n_old // 1_000_000}M" if n_old >= 1_000_000 else f"{n_old // 1000}k"
+    poll = Figure("poll_p99_ratio", f"GET job list (limit 20) + job detail p99 with {label} jobs vs hello GET p99",
+                  "ms", ("<=", 2.0))
+    poll304 = Figure("poll_304_p99_ratio", "the same with If-None-Match (304) vs hello GET p99", "ms", ("<=", 1.2))
+    purge_s = Figure("purge_1m_s", f"retention purge of {label} expired jobs with steps and events", "s", None)
+    added = Figure("purge_added_p99_ms", "added p99 of concurrent GETs during the purge (during - before)", "ms",
+                   ("<=", 100.0))
+    d = tmp / "polls"
+    procs.migrate(d)
+    seeded = seed(d / "app.db", n_old, sizes.seed_budgets, sizes.seed_recent_per_budget)
+    purge_s.detail["seed_s"] = round(seeded.seconds, 1)
+    purge_s.detail["jobs_in_db"] = seeded.total_jobs
+    started = []
+    try:
+        web, base = procs.start_web("web-polls", WEB_FACTORY, d)
+        started.append(web)
+        hello, hello_base = procs.start_web("web-hello-polls", HELLO_FACTORY, tmp / "hello2", health_path="/hello")
+        started.append(hello)
+        rng = random.Random(3)
+        targets: list[tuple[str, str]] = []
+        for b in rng.sample(seeded.budgets, min(100, len(seeded.budgets))):
+            targets.append((f"/api/jobs?budgetId={b}&limit=20", ""))
+        for j in rng.sample(seeded.recent_job_ids, 100):
+            targets.append((f"/api/jobs/{j}", ""))
+        with_etags = []
+        for path, _ in targets:
+            status, headers, body = _get(base, path)
+            assert status == 200 and (body.get("jobs") or body.get("job")), (path, body)
+            with_etags.append((path, headers["ETag"]))
+        hello_targets = [("/hello", "")]
+        dur = sizes.poll_seconds
+        load.latency(base, targets, min(2.0, dur))  # warm-up (page cache, connections)
+        load.latency(hello_base, hello_targets, min(2.0, dur))
+        hello_res = load.latency(hello_base, hello_targets, dur)
+        ours = load.latency(base, targets, dur)
+        ours304 = load.latency(base, with_etags, dur)
+        poll.ours, poll.anchor = ours["p99_ms"], hello_res["p99_ms"]
+        poll.ratio = poll.value = _ratio(poll.ours, poll.anchor)
+        poll.detail = {"ours": ours, "anchor": hello_res, "jobs_in_db": seeded.total_jobs}
+        poll304.ours, poll304.anchor = ours304["p99_ms"], hello_res["p99_ms"]
+        poll304.ratio = poll304.value = _ratio(poll304.ours, poll304.anchor)
+        poll304.detail = {"ours": ours304}
+
+        # purge: a Python client in a second process polls (200s) before and during the purge
+        before_dir = tmp / "lat-before"
+        before_dir.mkdir(parents=True, exist_ok=True)
+        client, stop_file, out_file = load.start_latency_until(base, targets, before_dir)
+        time.sleep(dur)
+        stop_file.touch()
+        client.wait(60)
+        before = json.loads(out_file.read_text())
+        during_dir = tmp / "lat-during"
+        during_dir.mkdir(parents=True, exist_ok=True)
+        client, stop_file, out_file = load.start_latency_until(base, targets, during_dir)
+        time.sleep(0.5)
+        code = ("import json, time\n"
+                "from core.config import Config\n"
+                "from models.db import open_database, database\n"
+                "from jobs.retention import purge_old_jobs\n"
+                "c = Config.from_env()\n"
+                "open_database(c.database_url)\n"
+                "with database.connection_context():\n"
+                "    t = time.perf_counter(); n = purge_old_jobs(c.job_retention_days)\n"
+                "    print(json.dumps([n, time.perf_counter() - t]))\n")
+        out = _run_py(d, code, timeout=1800)
+        stop_file.touch()
+        client.wait(60)
+        during = json.loads(out_file.read_text())
+        deleted, seconds = json.loads(out.strip().splitlines()[-1])
+        purge_s.ours = purge_s.value = seconds
+        purge_s.detail.update(deleted=deleted, per_s=round(deleted / seconds))
+        b99, d99 = _p(before["latencies_ms"], 99), _p(during["latencies_ms"], 99)
+        added.ours, added.anchor = d99, b99
+        added.value = d99 - b99
+        added.ratio = _ratio(d99, b99)
+        added.detail = {
+            "before": {"n": len(before["latencies_ms"]), "p50_ms": round(_p(before["latencies_ms"], 50), 2),
+                       "p99_ms": round(b99, 2), "errors": before["other"]},
+            "during": {"n": len(during["latencies_ms"]), "p50_ms": round(_p(during["latencies_ms"], 50), 2),
+                       "p99_ms": round(d99, 2), "max_ms": round(max(during["latencies_ms"]), 1),
+                       "errors": during["other"]},
+            "client": "python, sequential, one connection"}
+        conn = _db(d)
+        left = conn.execute("select count(*) from job").fetchone()[0]
+        conn.close()
+        purge_s.detail["jobs_left"] = left
+    finally:
+        for p in started:
+            p.stop()
+    return [poll, poll304, purge_s, added]
+
+
+# ------------------------------------------------------------------ suggestions
+def suggest(tmp: Path, sizes: Sizes) -> Figure:
+    n_targets, n_history = sizes.suggest
+    f = Figure("suggest_10k_s", f"suggestions for {n_targets} uncategorized vs {n_history} categorized transactions",
+               "s", ("<=", 3.0))
+    out = _run_py(tmp, f"from bench.suggest_scale import measure_suggest\nprint(measure_suggest({n_targets}, {n_history}))")
+    f.ours = f.value = float(out.strip().splitlines()[-1])
+    f.detail = {"line": out.strip().splitlines()[0]}
+    return f

@@ -1,0 +1,15 @@
+"""The anchor: a plain Huey no-op task on the product's storage settings (core.queue.make_huey).
+
+Worker: `huey_consumer bench.raw_huey.huey <the Procfile's worker flags>`; QUEUE_URL or DATA_DIR says where.
+"""
+from __future__ import annotations
+
+from core.config import Config
+from core.queue import make_huey
+
+huey = make_huey(Config.from_env().queue_url, "bench-raw")
+
+
+@huey.task()
+def noop() -> None:
+    """Does nothing."""
