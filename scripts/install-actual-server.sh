@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Actual sync server (and the Node 22 it needs) into a cache folder.
 #
-#   scripts/install-actual-server.sh [CACHE_DIR]      (default: <repo>/.cache/actual-server)
+#   scripts/install-actual-server.sh [CACHE_DIR]      (default: ~/.cache/budget-assist/actual-server)
 #
 # Idempotent: a marker file records a complete install, so a rerun returns at once.
 # Only the npm registry is used: Node 22 comes from the npm package `node@22`, and the
@@ -15,7 +15,7 @@ set -euo pipefail
 SERVER_VERSION="${ACTUAL_SERVER_VERSION:-26.9.0}"
 NODE_SPEC="${ACTUAL_NODE_SPEC:-node@22}"
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE_DIR="${1:-$REPO_DIR/.cache/actual-server}"
+CACHE_DIR="${1:-${ACTUAL_CACHE:-$HOME/.cache/budget-assist/actual-server}}"
 mkdir -p "$CACHE_DIR"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd)"
 MARKER="$CACHE_DIR/.installed"
@@ -32,21 +32,29 @@ rm -f "$MARKER"
 LOG="$CACHE_DIR/install.log"
 : >"$LOG"
 
-# 1. Node 22 from the npm registry.
-mkdir -p "$CACHE_DIR/node22"
-if ! npm install --prefix "$CACHE_DIR/node22" --no-audit --no-fund "$NODE_SPEC" >>"$LOG" 2>&1; then
-  echo "actual-server: installing $NODE_SPEC failed, see $LOG" >&2
-  exit 1
-fi
-NODE_BIN=""
-for candidate in "$CACHE_DIR"/node22/node_modules/node/node_modules/node-*/bin/node \
-                 "$CACHE_DIR"/node22/node_modules/node-*/bin/node \
-                 "$CACHE_DIR"/node22/node_modules/node/bin/node; do
-  if [[ -x "$candidate" ]] && "$candidate" --version 2>/dev/null | grep -q '^v22\.'; then
-    NODE_BIN="$(readlink -f "$candidate")"
-    break
+# 1. Node 22 from the npm registry (kept when already complete: a second `npm install` of node@22
+#    prunes the platform package its install script added, headers included).
+NODE_BIN="$(cat "$CACHE_DIR/NODE_BIN" 2>/dev/null || true)"
+if [[ -x "$NODE_BIN" ]] && "$NODE_BIN" --version 2>/dev/null | grep -q '^v22\.' \
+   && [[ -f "$(dirname "$(dirname "$NODE_BIN")")/include/node/node.h" ]]; then
+  echo "reusing $NODE_BIN" >>"$LOG"
+else
+  NODE_BIN=""
+  rm -rf "$CACHE_DIR/node22"
+  mkdir -p "$CACHE_DIR/node22"
+  if ! npm install --prefix "$CACHE_DIR/node22" --no-audit --no-fund "$NODE_SPEC" >>"$LOG" 2>&1; then
+    echo "actual-server: installing $NODE_SPEC failed, see $LOG" >&2
+    exit 1
   fi
-done
+  for candidate in "$CACHE_DIR"/node22/node_modules/node/node_modules/node-*/bin/node \
+                   "$CACHE_DIR"/node22/node_modules/node-*/bin/node \
+                   "$CACHE_DIR"/node22/node_modules/node/bin/node; do
+    if [[ -x "$candidate" ]] && "$candidate" --version 2>/dev/null | grep -q '^v22\.'; then
+      NODE_BIN="$(readlink -f "$candidate")"
+      break
+    fi
+  done
+fi
 if [[ -z "$NODE_BIN" ]]; then
   echo "actual-server: no Node 22 binary found under $CACHE_DIR/node22" >&2
   exit 1

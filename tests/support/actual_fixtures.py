@@ -2,11 +2,12 @@
 
 Enable with `pytest_plugins = ["tests.support.actual_fixtures"]` in tests/conftest.py.
 
-- `actual_server` (session): installs the server into the cache (instant when cached), starts it on
-  127.0.0.1 at a free port with its data in a temp dir, bootstraps the password, logs in once;
-  stopped by PID at the end of the session.
-- `actual_session` (session): an `ActualSession` that reuses the fixture's token (no extra login).
-- `seed_budget` (session): a factory that seeds a budget through actualpy and uploads it.
+- `actual_install` (session): installs the server into the cache (instant when cached).
+- `actual_server` (module): starts it on 127.0.0.1 at a free port with its data in a temp dir,
+  bootstraps the password, logs in once; stopped by PID after the module. One per module because
+  the server limits each client address to 500 requests a minute.
+- `actual_session` (module): an `ActualSession` that reuses the fixture's token (no extra login).
+- `seed_budget` (module): a factory that seeds a budget through actualpy and uploads it.
 """
 from __future__ import annotations
 
@@ -27,8 +28,16 @@ ACTUAL_TEST_PASSWORD = "test-pw-" + uuid.uuid4().hex[:12]
 
 
 @pytest.fixture(scope="session")
-def actual_server(tmp_path_factory) -> ActualServer:
-    cache_dir = install_actual_server()
+def actual_install() -> Path:
+    """The Actual server installed (or found) in the cache, once per session."""
+    return install_actual_server()
+
+
+# One server per test module, logged in once: the server allows 500 requests per minute per client
+# address, and the whole suite against a single server from 127.0.0.1 goes over that.
+@pytest.fixture(scope="module")
+def actual_server(actual_install, tmp_path_factory) -> ActualServer:
+    cache_dir = actual_install
     server = start_actual_server(tmp_path_factory.mktemp("actual-server"), ACTUAL_TEST_PASSWORD, cache_dir=cache_dir)
     try:
         yield server
@@ -36,7 +45,7 @@ def actual_server(tmp_path_factory) -> ActualServer:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def actual_session(actual_server):
     from budget.actual import ActualSession
 
@@ -153,7 +162,7 @@ def seed_actual_budget(
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seed_budget(actual_server, tmp_path_factory) -> Callable[..., SeededBudget]:
     def _seed(name: Optional[str] = None, **kwargs) -> SeededBudget:
         name = name or f"Seeded {uuid.uuid4().hex[:6]}"

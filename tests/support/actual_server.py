@@ -1,7 +1,7 @@
 """Install, start and stop a real Actual sync server for tests.
 
 The server (and the Node 22 it runs on) is installed by `scripts/install-actual-server.sh` into a
-cache folder (default `<repo>/.cache/actual-server`, override with `ACTUAL_SERVER_CACHE` or
+cache folder (default `~/.cache/budget-assist/actual-server`, override with `ACTUAL_SERVER_CACHE` or
 the Makefile's `ACTUAL_CACHE`), which a
 rerun reuses at once. Each started server listens on 127.0.0.1 at a free port, keeps its data in
 its own temp dir, is bootstrapped with a password over HTTP, and is stopped by PID.
@@ -22,12 +22,12 @@ from typing import Optional
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_DIR / "scripts" / "install-actual-server.sh"
-DEFAULT_CACHE_DIR = REPO_DIR / ".cache" / "actual-server"
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "budget-assist" / "actual-server"
 SERVER_ENTRY = Path("server/node_modules/@actual-app/sync-server/build/bin/actual-server.js")
 
 
 def default_cache_dir() -> Path:
-    """`ACTUAL_SERVER_CACHE`, else `ACTUAL_CACHE` (exported by the Makefile), else <repo>/.cache/actual-server."""
+    """`ACTUAL_SERVER_CACHE`, else `ACTUAL_CACHE` (exported by the Makefile), else ~/.cache/budget-assist/actual-server."""
     return Path(os.environ.get("ACTUAL_SERVER_CACHE") or os.environ.get("ACTUAL_CACHE") or DEFAULT_CACHE_DIR)
 
 
