@@ -48,11 +48,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
 class Stack:
     """gunicorn and one or more huey_consumer processes sharing a DATA_DIR."""
 
-    def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, data_dir: Path, env: Optional[dict[str, str]] = None, backend: Any = None) -> None:
+        """A stack on `data_dir`; in the scale-out run on a fresh backend, or on `backend` taken over."""
         from tests.support.backends import ScaleoutBackend, scaleout_requested
 
         self.data_dir = data_dir
-        self.backend = ScaleoutBackend.create() if scaleout_requested() else None
+        self.backend = backend or (ScaleoutBackend.create() if scaleout_requested() else None)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
@@ -128,8 +129,8 @@ class Stack:
                 proc.wait(5)
         return proc.returncode
 
-    def stop(self) -> None:
-        """Stop every process (SIGTERM, then SIGKILL)."""
+    def stop(self, keep_backend: bool = False) -> None:
+        """Stop every process (SIGTERM, then SIGKILL); drop the scale-out backend unless kept for a restart."""
         for proc in [*self.workers, self.web]:
             if proc is not None and proc.poll() is None:
                 try:
@@ -144,7 +145,7 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-        if self.backend is not None:
+        if self.backend is not None and not keep_backend:
             self.backend.drop()
 
     def sql(self, query: str, params: tuple = ()) -> list[tuple]:
@@ -161,6 +162,13 @@ class Stack:
                 return list(cursor.fetchall()) if cursor.description else []
         finally:
             db.close()
+
+    def dump_tables(self) -> str:
+        """Every row of every table of the app database as text (to search it for secrets)."""
+        sqlite = "DATABASE_URL" not in self.env
+        names = self.sql("SELECT name FROM sqlite_master WHERE type = 'table'" if sqlite else
+                         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return "\n".join(f"{name}: {row!r}" for (name,) in names for row in self.sql(f'SELECT * FROM "{name}"'))
 
     def logs(self) -> str:
         """Everything the processes printed (for failure messages)."""
