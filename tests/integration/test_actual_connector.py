@@ -7,14 +7,13 @@ import http.server
 import re
 import threading
 import uuid
-import warnings
-from pathlib import Path
 
 import pytest
 
 from budget.actual import ActualConnector, ActualSession
 from budget.connector import ConnectorError, SnapshotFile
 from tests.support.actual_server import free_port, start_actual_server
+from tests.support.actual_fixtures import OtherClient, server_state
 
 pytestmark = [pytest.mark.actual, pytest.mark.integration]
 
@@ -45,42 +44,8 @@ def server_logins(server, deadline: float = 10) -> int:
     return count(r"POST \d+ /account/login")
 
 
-class OtherClient:
-    """Another Actual client (think: the web app) working on the server with its own data dir."""
-
-    def __init__(self, server, file_id: str, tmp: Path, encryption_password: str | None = None):
-        from actual import Actual
-
-        warnings.simplefilter("ignore")
-        self.actual = Actual(server.url, token=server.token, file=file_id, data_dir=tmp / uuid.uuid4().hex,
-                             encryption_password=encryption_password)
-        self.actual.__enter__()
-
-    @property
-    def s(self):
-        return self.actual.session
-
-    def tx(self, tx_id: str):
-        from actual.database import Transactions
-
-        return self.s.get(Transactions, tx_id)
-
-    def commit_and_close(self) -> None:
-        self.actual.commit()
-        self.actual.__exit__(None, None, None)
 
 
-def server_state(server, file_id: str, tmp: Path, encryption_password: str | None = None) -> dict[str, tuple]:
-    """What a fresh actualpy client with an empty data dir sees: id -> (category, tombstone, notes, amount)."""
-    from actual import Actual
-    from actual.database import Transactions
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Actual(server.url, token=server.token, file=file_id, data_dir=tmp / f"fresh-{uuid.uuid4().hex}",
-                    encryption_password=encryption_password) as actual:
-            return {t.id: (t.category_id, t.tombstone, t.notes, t.amount)
-                    for t in actual.session.query(Transactions).all()}
 
 
 def assert_secret_free(exc: ConnectorError, *secrets: str) -> None:
@@ -240,7 +205,7 @@ def test_sync_id_reset_is_reported_and_fresh_download_recovers(actual_server, ac
     other.tx(b.uncategorized[0]).notes = "after reset"
     other.actual.commit()
     other.actual.reupload_budget()  # "Reset sync" in the web app: new sync id
-    other.actual.__exit__(None, None, None)
+    other.close()
 
     with pytest.raises(ConnectorError) as info:
         conn.pull_latest(no_progress)
@@ -267,7 +232,7 @@ def test_sync_id_reset_auto_recovery_when_enabled(actual_server, actual_session,
     conn.pull_latest(no_progress)
     other = OtherClient(actual_server, b.file_id, tmp_path)
     other.actual.reupload_budget()
-    other.actual.__exit__(None, None, None)
+    other.close()
     result = conn.pull_latest(no_progress)
     assert result.total == len(b.eligible)
     assert conn._local_group_id() == other.actual.file.group_id

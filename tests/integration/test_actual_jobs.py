@@ -15,13 +15,13 @@ import threading
 import time
 import urllib.request
 import uuid
-import warnings
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.support.actual_server import free_port, start_actual_server
+from tests.support.actual_fixtures import OtherClient, server_state
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.actual]
@@ -98,42 +98,6 @@ def assert_readable_failure(detail: dict, *needles: str) -> str:
     return reason
 
 
-def server_state(server, file_id: str, tmp: Path, encryption_password: str | None = None) -> dict[str, tuple]:
-    """What a fresh actualpy client with an empty data dir sees: id -> (category, tombstone, notes)."""
-    from actual import Actual
-    from actual.database import Transactions
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Actual(server.url, token=server.token, file=file_id, data_dir=tmp / f"fresh-{uuid.uuid4().hex}",
-                    encryption_password=encryption_password) as actual:
-            return {t.id: (t.category_id, t.tombstone, t.notes) for t in actual.session.query(Transactions).all()}
-
-
-class OtherClient:
-    """Another Actual client (think: the web app) with its own data dir, reusing the session's token."""
-
-    def __init__(self, server, file_id: str, tmp: Path):
-        from actual import Actual
-
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore")
-        self.actual = Actual(server.url, token=server.token, file=file_id, data_dir=tmp / uuid.uuid4().hex)
-        self.actual.__enter__()
-
-    @property
-    def s(self):
-        return self.actual.session
-
-    def tx(self, tx_id: str):
-        from actual.database import Transactions
-
-        return self.s.get(Transactions, tx_id)
-
-    def close(self) -> None:
-        self.actual.__exit__(None, None, None)
-        self._warnings.__exit__(None, None, None)
 
 
 def server_logins(server, deadline: float = 10) -> int:

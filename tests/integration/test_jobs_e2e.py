@@ -1,7 +1,6 @@
 """Every job type, created over HTTP and run by a real huey_consumer next to a real gunicorn."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from tests.support import backends
-from tests.support.stack import ROOT, TERMINAL, Stack, wait_until
+from tests.support.stack import ROOT, Stack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.scaleout]
 

@@ -170,3 +170,50 @@ def seed_budget(actual_server, tmp_path_factory) -> Callable[..., SeededBudget]:
         return seed_actual_budget(actual_server.url, actual_server.token, work, name, **kwargs)
 
     return _seed
+
+
+class OtherClient:
+    """Another Actual client (think: the web app) with its own data dir, reusing the fixture's token."""
+
+    def __init__(self, server, file_id: str, tmp: Path, encryption_password: Optional[str] = None) -> None:
+        from actual import Actual
+
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        self.actual = Actual(server.url, token=server.token, file=file_id, data_dir=tmp / uuid.uuid4().hex,
+                             encryption_password=encryption_password)
+        self.actual.__enter__()
+
+    @property
+    def s(self):
+        return self.actual.session
+
+    def tx(self, tx_id: str):
+        """The transaction row with this id."""
+        from actual.database import Transactions
+
+        return self.s.get(Transactions, tx_id)
+
+    def close(self) -> None:
+        """Close the client without committing."""
+        self.actual.__exit__(None, None, None)
+        self._warnings.__exit__(None, None, None)
+
+    def commit_and_close(self) -> None:
+        """Send the changes to the server, then close."""
+        self.actual.commit()
+        self.close()
+
+
+def server_state(server, file_id: str, tmp: Path, encryption_password: Optional[str] = None) -> dict[str, tuple]:
+    """What a fresh actualpy client with an empty data dir sees: id -> (category, tombstone, notes, amount)."""
+    from actual import Actual
+    from actual.database import Transactions
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Actual(server.url, token=server.token, file=file_id, data_dir=tmp / f"fresh-{uuid.uuid4().hex}",
+                    encryption_password=encryption_password) as actual:
+            return {t.id: (t.category_id, t.tombstone, t.notes, t.amount)
+                    for t in actual.session.query(Transactions).all()}

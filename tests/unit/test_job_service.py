@@ -7,7 +7,6 @@ import itertools
 import pytest
 
 from core.errors import InvalidTransition
-from jobs.queue import RecordingQueue
 from jobs.registry import default_registry
 from jobs.service import (
     JOB_TRANSITIONS,
