@@ -14,7 +14,7 @@ from jobs.orchestrator import JobOrchestrator
 from jobs.reconciler import Reconciler
 from jobs.registry import JobType
 from jobs.steps import StepRunner
-from models.db import database
+from models.db import database, keep_connections
 
 log = logging.getLogger("tasks")
 
@@ -62,8 +62,15 @@ def services() -> Services:
 
 @contextmanager
 def connected() -> Iterator[Services]:
-    """This process's services with a database connection held for the block (one per task)."""
+    """This process's services with a database connection held for the block.
+
+    On SQLite the thread's connection stays open for its next task (models.db.keep_connections).
+    """
     s = services()
+    if keep_connections():
+        database.connect(reuse_if_open=True)
+        yield s
+        return
     with database.connection_context():
         yield s
 

@@ -6,20 +6,23 @@ import time
 
 import falcon
 
-from models.db import database
+from models.db import database, keep_connections
 
 log = logging.getLogger("api.request")
 
 
 class DatabaseConnection:
-    """Opens the app database connection for a request and closes it after (returns it to the pool)."""
+    """Opens the app database connection for a request and closes it after (returns it to the pool).
+
+    On SQLite the worker process's connection stays open for its next request (models.db.keep_connections).
+    """
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         if req.path.startswith("/api/"):
             database.connect(reuse_if_open=True)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
-        if not database.is_closed():
+        if not database.is_closed() and not keep_connections():
             database.close()
 
 

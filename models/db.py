@@ -42,6 +42,16 @@ def is_sqlite() -> bool:
     return isinstance(database.obj, peewee.SqliteDatabase)
 
 
+def keep_connections() -> bool:
+    """Whether a thread keeps its connection between requests and tasks instead of closing it after each.
+
+    True on SQLite: opening a connection re-reads the schema and runs the pragmas, and closing the last one
+    checkpoints the WAL and deletes the -wal and -shm files, which the next open creates again (the
+    benchmark measured it: 2 ms more per job, a 50 ms p99 on polls). PostgreSQL's pool makes close cheap.
+    """
+    return is_sqlite()
+
+
 def write_transaction() -> Any:
     """A transaction that takes the write lock up front (SQLite refuses read-to-write upgrades under load)."""
     if is_sqlite():
