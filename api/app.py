@@ -7,6 +7,7 @@ from typing import Optional
 import falcon
 
 from api.errors import install_error_handlers
+from api.etag import EtagMemo
 from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
 from api.resources.budgets import BudgetsResource, HealthResource
@@ -15,6 +16,7 @@ from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionRe
 from core.config import Config
 from core.wiring import Services
 from jobs.submission import JobSubmission
+from models.db import change_marker
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -38,8 +40,9 @@ def create_app(services: Services) -> falcon.App:
     app.add_route("/api/health", HealthResource())
     app.add_route("/api/budgets", BudgetsResource(services.budgets))
     app.add_route("/api/job-types", JobTypesResource(jobs))
-    app.add_route("/api/jobs", JobsResource(jobs))
-    app.add_route("/api/jobs/{ref}", JobResource(jobs, submission))
+    memo = EtagMemo(change_marker)
+    app.add_route("/api/jobs", JobsResource(jobs, memo))
+    app.add_route("/api/jobs/{ref}", JobResource(jobs, submission, memo))
     app.add_route("/api/jobs/{ref}/cancel", JobCancelResource(jobs))
     app.add_route("/api/suggestions", SuggestionsResource(suggestions))
     for action in ("approve", "reject"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.redact import redact
 from jobs.queue import JobQueue
 from jobs.registry import STEP_LABELS, JobRegistry, JobType
-from models.db import write_transaction
+from models.db import JSONField, database, write_transaction
 from models.jobs import ACTIVE_STATUSES, BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
 
 log = logging.getLogger(__name__)
@@ -401,28 +402,55 @@ class JobService:
 
     def version(self, job_id: str) -> Optional[tuple]:
         """A cheap fingerprint of a job for ETags: (status, updated_at)."""
-        return Job.select(Job.status, Job.updated_at).where(Job.id == job_id).tuples().first()
+        fields = (Job.status, Job.updated_at)
+        rows = _rows(("version",), lambda: Job.select(*fields).where(Job.id == "?"), fields, [job_id])
+        return rows[0] if rows else None
+
+    def detail(self, job_id: str) -> tuple[dict, list[dict], list[dict]]:
+        """The job, its steps and its events as dicts (the detail poll's three queries, each built once)."""
+        parts = []
+        for model, query in ((Job, lambda: Job.select().where(Job.id == "?")),
+                             (JobStep, lambda: JobStep.select().where(JobStep.job == "?").order_by(JobStep.position)),
+                             (JobEvent, lambda: JobEvent.select().where(JobEvent.job == "?").order_by(JobEvent.id))):
+            fields = tuple(model._meta.sorted_fields)
+            names = [f.name for f in fields]
+            parts.append([dict(zip(names, row)) for row in _rows(("detail", model), query, fields, [job_id])])
+        if not parts[0]:
+            raise NotFound(f"No job with id {job_id}.")
+        return parts[0][0], parts[1], parts[2]
 
     def list(self, *, budget_id: Optional[str] = None, type_name: Optional[str] = None,
              status: Optional[str] = None, limit: int = 20, cursor: Optional[str] = None) -> tuple[list[dict], Optional[str]]:
         """Jobs newest first as dicts, and the cursor of the next page (or None)."""
-        query = self._list_query((), budget_id, type_name, status, cursor)
-        rows = list(query.limit(limit + 1).dicts())
-        next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
-        return rows[:limit], next_cursor
+        fields = tuple(Job._meta.sorted_fields)
+        rows = self._page(fields, budget_id, type_name, status, cursor, limit)
+        names = [f.name for f in fields]
+        dicts = [dict(zip(names, row)) for row in rows]
+        next_cursor = encode_cursor(dicts[limit - 1]["created_at"], dicts[limit - 1]["id"]) if len(dicts) > limit else None
+        return dicts[:limit], next_cursor
 
     def list_version(self, *, budget_id: Optional[str] = None, type_name: Optional[str] = None,
                      status: Optional[str] = None, limit: int = 20,
                      cursor: Optional[str] = None) -> tuple[list[tuple], Optional[str]]:
         """A cheap fingerprint of the page `list` returns, for ETags: its (id, updated_at) pairs and next cursor.
 
-        Three columns as tuples instead of every column as dicts: a third of the time of `list` for 20 jobs,
-        so that a poller's 304 does not pay for the page it does not get.
+        Three columns instead of every column: a poller's 304 does not pay for the page it does not get.
         """
-        query = self._list_query((Job.id, Job.updated_at, Job.created_at), budget_id, type_name, status, cursor)
-        rows = list(query.limit(limit + 1).tuples())
+        rows = self._page((Job.id, Job.updated_at, Job.created_at), budget_id, type_name, status, cursor, limit)
         next_cursor = encode_cursor(rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
         return [(job_id, updated) for job_id, updated, _ in rows[:limit]], next_cursor
+
+    def _page(self, fields: tuple, budget_id: Optional[str], type_name: Optional[str], status: Optional[str],
+              cursor: Optional[str], limit: int) -> list[tuple]:
+        """`limit + 1` rows of `fields`, newest first."""
+        params: list[Any] = [p for p in (budget_id, type_name, status) if p]
+        if cursor:
+            created, last_id = decode_cursor(cursor)
+            params += [created, created, last_id]
+        params.append(limit + 1)
+        key = ("page", fields, bool(budget_id), bool(type_name), bool(status), bool(cursor))
+        return _rows(key, lambda: self._list_query(fields, budget_id, type_name, status, cursor).limit(limit + 1),
+                     fields, params)
 
     def _list_query(self, fields: tuple, budget_id: Optional[str], type_name: Optional[str], status: Optional[str],
                     cursor: Optional[str]) -> pw.ModelSelect:
@@ -471,6 +499,42 @@ class JobService:
     def job_type(self, job: Job) -> JobType:
         """The registry entry of a job."""
         return self.registry.get(job.type)
+
+
+_SQL: dict[tuple, str] = {}
+
+
+def _rows(key: tuple, build: Callable[[], pw.Query], fields: tuple, params: list) -> list[tuple]:
+    """Rows of a query peewee builds once per shape and database (building took 150 us, running it 40).
+
+    Raw values are converted like peewee would, with fromisoformat instead of its general date parsing.
+    """
+    key = key + (type(database.obj),)
+    sql = _SQL.get(key)
+    if sql is None:
+        sql = _SQL[key] = build().sql()[0]
+    converters = [_converter(f) for f in fields]
+    return [tuple(c(v) if c and v is not None else v for c, v in zip(converters, row))
+            for row in database.execute_sql(sql, params).fetchall()]
+
+
+def _to_datetime(value: Any) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _from_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _converter(field: pw.Field) -> Optional[Callable[[Any], Any]]:
+    """How a raw column value of `field` becomes the value peewee would give (None: as it is)."""
+    if isinstance(field, pw.DateTimeField):
+        return _to_datetime
+    if isinstance(field, JSONField):
+        return _from_json
+    if isinstance(field, pw.BooleanField):
+        return bool
+    return None
 
 
 def encode_cursor(created_at: dt.datetime, job_id: str) -> str:

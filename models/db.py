@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import peewee
 from playhouse.db_url import connect, parse
@@ -50,6 +50,18 @@ def keep_connections() -> bool:
     benchmark measured it: 2 ms more per job, a 50 ms p99 on polls). PostgreSQL's pool makes close cheap.
     """
     return is_sqlite()
+
+
+def change_marker() -> Optional[tuple[int, int]]:
+    """On SQLite, a value that changes whenever anyone commits to the database; None elsewhere.
+
+    `PRAGMA data_version` moves when another connection commits; `total_changes` when this one writes.
+    Reading both costs a few microseconds and no table access.
+    """
+    if not is_sqlite():
+        return None
+    conn = database.connection()
+    return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
 
 
 def write_transaction() -> Any:

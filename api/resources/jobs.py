@@ -4,7 +4,7 @@ from __future__ import annotations
 import falcon
 
 from api import validation as v
-from api.etag import make_etag, not_modified
+from api.etag import EtagMemo, make_etag, not_modified
 from api.serialize import event_dict, job_dict, step_dict
 from jobs.service import JobService
 from jobs.submission import JobSubmission
@@ -34,10 +34,13 @@ def list_etag(pairs: list[tuple], next_cursor: object) -> str:
 class JobsResource:
     """GET /api/jobs: newest first, filtered, with a cursor."""
 
-    def __init__(self, jobs: JobService) -> None:
+    def __init__(self, jobs: JobService, memo: EtagMemo) -> None:
         self.jobs = jobs
+        self.memo = memo
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self.memo.answer(req, resp):
+            return
         limit = v.query_int(req, "limit", 20, 1, 100)
         type_name = v.query_choice(req, "type", self.jobs.registry.names())
         status = v.query_choice(req, "status", JOB_STATUSES)
@@ -45,10 +48,14 @@ class JobsResource:
                      cursor=req.get_param("cursor") or None)
         if req.get_header("If-None-Match"):  # a poller: answer 304 from the cheap fingerprint when it can
             pairs, next_cursor = self.jobs.list_version(**query)
-            if not_modified(req, resp, list_etag(pairs, next_cursor)):
+            etag = list_etag(pairs, next_cursor)
+            self.memo.remember(req, etag)
+            if not_modified(req, resp, etag):
                 return
         rows, next_cursor = self.jobs.list(**query)
-        if not_modified(req, resp, list_etag([(r["id"], r["updated_at"]) for r in rows], next_cursor)):
+        etag = list_etag([(r["id"], r["updated_at"]) for r in rows], next_cursor)
+        self.memo.remember(req, etag)
+        if not_modified(req, resp, etag):
             return
         registry = self.jobs.registry
         resp.media = {"jobs": [job_dict(r, registry) for r in rows], "nextCursor": next_cursor}
@@ -57,20 +64,24 @@ class JobsResource:
 class JobResource:
     """GET /api/jobs/{id}; POST /api/jobs/{kind} creates a job of that kind."""
 
-    def __init__(self, jobs: JobService, submission: JobSubmission) -> None:
+    def __init__(self, jobs: JobService, submission: JobSubmission, memo: EtagMemo) -> None:
         self.jobs = jobs
         self.submission = submission
+        self.memo = memo
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
+        if self.memo.answer(req, resp):
+            return
         version = self.jobs.version(ref)
         if version is None:
             self.jobs.get(ref)  # raises NotFound
-        if not_modified(req, resp, make_etag((ref,) + tuple(version))):
+        etag = make_etag((ref,) + tuple(version))
+        self.memo.remember(req, etag)
+        if not_modified(req, resp, etag):
             return
-        job = self.jobs.get(ref)
-        resp.media = {"job": job_dict(job, self.jobs.registry),
-                      "steps": [step_dict(s) for s in self.jobs.steps(ref)],
-                      "events": [event_dict(e) for e in self.jobs.events(ref)]}
+        job, steps, events = self.jobs.detail(ref)
+        resp.media = {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in steps],
+                      "events": [event_dict(e) for e in events]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
         body = v.read_json(req)

@@ -1,0 +1,41 @@
+"""Polls of an unchanged database are answered 304 from memory; any commit anywhere invalidates that."""
+from __future__ import annotations
+
+import sqlite3
+
+from models.db import database
+
+
+def test_unchanged_poll_is_answered_without_a_query(client, services):
+    services.jobs.create("budget_sync", "demo")
+    first = client.simulate_get("/api/jobs?budgetId=demo")
+    etag = first.headers["ETag"]
+    statements: list[str] = []
+    database.connection().set_trace_callback(statements.append)
+    try:
+        again = client.simulate_get("/api/jobs?budgetId=demo", headers={"If-None-Match": etag})
+    finally:
+        database.connection().set_trace_callback(None)
+    assert again.status_code == 304
+    assert [s for s in statements if "job" in s.lower()] == []
+
+
+def test_a_commit_by_another_connection_invalidates_the_memory(client, services, config):
+    job = services.jobs.create("budget_sync", "demo").job
+    etag = client.simulate_get(f"/api/jobs/{job.id}").headers["ETag"]
+    assert client.simulate_get(f"/api/jobs/{job.id}", headers={"If-None-Match": etag}).status_code == 304
+    other = sqlite3.connect(config.data_dir / "app.db")
+    with other:
+        other.execute("UPDATE job SET updated_at = '2031-01-01 00:00:00' WHERE id = ?", (job.id,))
+    other.close()
+    changed = client.simulate_get(f"/api/jobs/{job.id}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_a_write_through_this_connection_invalidates_the_memory(client, services):
+    first = services.jobs.create("budget_sync", "demo").job
+    etag = client.simulate_get("/api/jobs").headers["ETag"]
+    assert client.simulate_get("/api/jobs", headers={"If-None-Match": etag}).status_code == 304
+    services.jobs.cancel(first.id)
+    after = client.simulate_get("/api/jobs", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.json["jobs"][0]["status"] == "canceled"
