@@ -31,7 +31,7 @@ run: migrate
 
 test-deps: $(VENV)/.installed-test
 	bash scripts/install-actual-server.sh "$(ACTUAL_CACHE)"
-	bash scripts/install-chromium.sh
+	bash scripts/install-test-packages.sh
 
 test: test-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
