@@ -9,7 +9,7 @@ from jobs.service import step_label
 
 
 def _data(row: Any) -> Mapping[str, Any]:
-    return row if isinstance(row, Mapping) else row.__data__
+    return row if isinstance(row, dict) else row.__data__
 
 
 def job_dict(row: Any, registry: JobRegistry) -> dict:

@@ -513,9 +513,15 @@ def _rows(key: tuple, build: Callable[[], pw.Query], fields: tuple, params: list
     sql = _SQL.get(key)
     if sql is None:
         sql = _SQL[key] = build().sql()[0]
-    converters = [_converter(f) for f in fields]
-    return [tuple(c(v) if c and v is not None else v for c, v in zip(converters, row))
-            for row in database.execute_sql(sql, params).fetchall()]
+    converting = [(i, c) for i, c in enumerate(map(_converter, fields)) if c is not None]
+    rows = []
+    for raw in database.execute_sql(sql, params).fetchall():
+        row = list(raw)
+        for i, convert in converting:
+            if row[i] is not None:
+                row[i] = convert(row[i])
+        rows.append(tuple(row))
+    return rows
 
 
 def _to_datetime(value: Any) -> dt.datetime:
