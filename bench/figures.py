@@ -12,7 +12,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from bench import load, procs
 from bench.seed import seed
@@ -129,17 +129,6 @@ def _run_py(data_dir: Path, code: str, timeout: float = 600) -> str:
     return out.stdout
 
 
-def _wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 # ------------------------------------------------------------------ idle start + idle CPU
 def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
     """idle_start_p95_ms (Procfile flags vs Huey's default poll flags) and idle_worker_cpu_pct, concurrently."""
@@ -191,7 +180,7 @@ def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
         p95 = {}
         for name, (d, _, _) in stacks.items():
             conn = _db(d)
-            _wait(lambda: conn.execute("select count(*) from job where type='bench_noop' and status='succeeded'")
+            procs.wait_until(lambda: conn.execute("select count(*) from job where type='bench_noop' and status='succeeded'")
                   .fetchone()[0] >= sizes.idle_jobs, 60, what=f"{name}: idle jobs to finish")
             rows = conn.execute("select j.created_at, s.started_at from job j join job_step s on s.job_id = j.id"
                                 " where j.type='bench_noop'").fetchall()
@@ -235,7 +224,7 @@ def _drain(data_dir: Path, worker_module: str, queue_name: str, n: int, jobs: bo
                 time.sleep(0.002)
         if jobs:
             conn = _db(data_dir)
-            _wait(lambda: conn.execute("select count(*) from job where type='bench_noop' and active = 1")
+            procs.wait_until(lambda: conn.execute("select count(*) from job where type='bench_noop' and active = 1")
                   .fetchone()[0] == 0 and not worker_dead(worker), 600, 0.05, "jobs to finish")
             done, failed, last = conn.execute(
                 "select sum(status='succeeded'), sum(status!='succeeded'), max(completed_at) from job"

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlparse
 
 HERE = Path(__file__).resolve().parent

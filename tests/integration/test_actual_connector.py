@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import http.server
-import re
 import threading
 import uuid
 
@@ -13,39 +12,13 @@ import pytest
 from budget.actual import ActualConnector, ActualSession
 from budget.connector import ConnectorError, SnapshotFile
 from tests.support.actual_server import free_port, start_actual_server
-from tests.support.actual_fixtures import OtherClient, server_state
+from tests.support.actual_fixtures import OtherClient, server_logins, server_state
 
 pytestmark = [pytest.mark.actual, pytest.mark.integration]
 
 
 def no_progress(done: int, total: int) -> None:
     pass
-
-
-def server_logins(server, deadline: float = 10) -> int:
-    """Login requests in the server's log, after the log has caught up with our earlier requests.
-
-    The server writes its request log asynchronously; a request of our own to a logged endpoint,
-    awaited in the log, is the barrier.
-    """
-    import time
-    import urllib.request
-
-    def count(pattern: str) -> int:
-        return len(re.findall(pattern, server.log_path.read_text(errors="replace")))
-
-    marker = r"GET \d+ /account/needs-bootstrap"
-    seen = count(marker)
-    urllib.request.urlopen(f"{server.url}/account/needs-bootstrap", timeout=5).read()
-    end = time.monotonic() + deadline
-    while count(marker) <= seen:
-        assert time.monotonic() < end, "the server log did not catch up"
-        time.sleep(0.02)
-    return count(r"POST \d+ /account/login")
-
-
-
-
 
 
 def assert_secret_free(exc: ConnectorError, *secrets: str) -> None:

@@ -9,11 +9,8 @@ import datetime as dt
 import decimal
 import http.server
 import json
-import re
 import sqlite3
 import threading
-import time
-import urllib.request
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -21,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.actual_server import free_port, start_actual_server
-from tests.support.actual_fixtures import OtherClient, server_state
+from tests.support.actual_fixtures import OtherClient, server_logins, server_state
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.actual]
@@ -96,23 +93,6 @@ def assert_readable_failure(detail: dict, *needles: str) -> str:
     for needle in needles:
         assert needle in reason, reason
     return reason
-
-
-
-
-def server_logins(server, deadline: float = 10) -> int:
-    """Login requests in the server's log, once the (asynchronous) log caught up with a request of ours."""
-    def count(pattern: str) -> int:
-        return len(re.findall(pattern, server.log_path.read_text(errors="replace")))
-
-    marker = r"GET \d+ /account/needs-bootstrap"
-    seen = count(marker)
-    urllib.request.urlopen(f"{server.url}/account/needs-bootstrap", timeout=5).read()
-    end = time.monotonic() + deadline
-    while count(marker) <= seen:
-        assert time.monotonic() < end, "the server log did not catch up"
-        time.sleep(0.02)
-    return count(r"POST \d+ /account/login")
 
 
 class _Answer500(http.server.BaseHTTPRequestHandler):

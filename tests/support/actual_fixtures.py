@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+import re
+import time
+import urllib.request
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -217,3 +220,22 @@ def server_state(server, file_id: str, tmp: Path, encryption_password: Optional[
                     encryption_password=encryption_password) as actual:
             return {t.id: (t.category_id, t.tombstone, t.notes, t.amount)
                     for t in actual.session.query(Transactions).all()}
+
+
+def server_logins(server, deadline: float = 10) -> int:
+    """Login requests in the server's log, after the log has caught up with our earlier requests.
+
+    The server writes its request log asynchronously; a request of our own to a logged endpoint,
+    awaited in the log, is the barrier.
+    """
+    def count(pattern: str) -> int:
+        return len(re.findall(pattern, server.log_path.read_text(errors="replace")))
+
+    marker = r"GET \d+ /account/needs-bootstrap"
+    seen = count(marker)
+    urllib.request.urlopen(f"{server.url}/account/needs-bootstrap", timeout=5).read()
+    end = time.monotonic() + deadline
+    while count(marker) <= seen:
+        assert time.monotonic() < end, "the server log did not catch up"
+        time.sleep(0.02)
+    return count(r"POST \d+ /account/login")

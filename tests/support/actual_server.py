@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from bench.procs import free_port
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_DIR / "scripts" / "install-actual-server.sh"
@@ -41,12 +42,6 @@ def install_actual_server(cache_dir: Optional[Path] = None, timeout: float = 900
     if proc.returncode != 0:
         raise RuntimeError(f"installing the Actual server failed:\n{proc.stdout}\n{proc.stderr}")
     return cache_dir
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _http_json(method: str, url: str, body: Optional[dict] = None, timeout: float = 10) -> tuple[int, dict]:

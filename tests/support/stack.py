@@ -3,46 +3,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.procs import ROOT, free_port, wait_until  # one copy of these for the benchmark and the tests
+from bench.procs import procfile as procfile_commands
+
+__all__ = ["ROOT", "TERMINAL", "Stack", "free_port", "procfile_commands", "wait_until"]
+
 TERMINAL = {"succeeded", "failed", "canceled"}
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile_commands() -> dict[str, str]:
-    """The Procfile's process types and commands."""
-    commands = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if ":" in line and not line.startswith("#"):
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
-    """Poll `predicate` until it returns something truthy or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
-        time.sleep(interval)
 
 
 class Stack:
