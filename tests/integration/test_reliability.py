@@ -7,26 +7,13 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime
 
 import pytest
 
-from tests.support.stack import ROOT, TERMINAL, wait_until
+from tests.support.stack import FAST_RECOVERY, INTERRUPTED, ROOT, TERMINAL, iso, wait_until
 
 pytestmark = pytest.mark.integration
 
-FAST_RECOVERY = {
-    "HEARTBEAT_INTERVAL_SECONDS": "0.5",
-    "HEARTBEAT_TIMEOUT_SECONDS": "3",
-    "RECONCILE_INTERVAL_SECONDS": "1",
-    "QUEUED_GRACE_SECONDS": "2",
-    "RETRY_BASE_SECONDS": "0.5",
-}
-INTERRUPTED = "Interrupted: the worker stopped while this job was running"
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value[:-1])
 
 
 def make_budget(stack, name: str, **options) -> str:
@@ -158,7 +145,7 @@ def test_eight_clients_four_budgets_two_workers(stack_factory):
     assert all(j["status"] == "succeeded" for j in finals), [j for j in finals if j["status"] != "succeeded"]
     by_budget = defaultdict(list)
     for j in finals:
-        by_budget[j["budgetId"]].append((ts(j["startedAt"]), ts(j["completedAt"])))
+        by_budget[j["budgetId"]].append((iso(j["startedAt"]), iso(j["completedAt"])))
     for spans in by_budget.values():
         spans.sort()
         for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
@@ -191,7 +178,7 @@ def test_timeout_fails_the_job_and_stops_its_work(stack_factory):
     assert detail["job"]["status"] == "failed"
     assert detail["job"]["failureReason"] == "Timed out after 0.02 minutes"
     assert detail["steps"][0]["status"] == "failed"
-    elapsed = (ts(detail["job"]["completedAt"]) - ts(detail["job"]["startedAt"])).total_seconds()
+    elapsed = (iso(detail["job"]["completedAt"]) - iso(detail["job"]["startedAt"])).total_seconds()
     assert elapsed < 5
 
 
@@ -218,7 +205,7 @@ def test_retry_waits_queued_with_attempt_and_next_try(stack_factory):
     detail = wait_until(lambda: (d := stack.api("GET", f"/api/jobs/{job['id']}").json())["job"]["attempt"] == 1
                         and d["job"]["status"] == "queued" and d, 20)
     assert detail["job"]["nextAttemptAt"] is not None
-    assert ts(detail["job"]["nextAttemptAt"]) > ts(detail["job"]["updatedAt"])
+    assert iso(detail["job"]["nextAttemptAt"]) > iso(detail["job"]["updatedAt"])
     assert detail["steps"][0]["status"] == "pending"
 
 

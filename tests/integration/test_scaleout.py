@@ -6,36 +6,23 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import datetime
 
 import pytest
 
 from tests.support import backends
-from tests.support.stack import ROOT, Stack, wait_until
+from tests.support.stack import FAST_RECOVERY, INTERRUPTED, ROOT, Stack, iso, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.scaleout]
 
-HOSTS_ENV = {
-    "HEARTBEAT_INTERVAL_SECONDS": "0.5",
-    "HEARTBEAT_TIMEOUT_SECONDS": "3",
-    "RECONCILE_INTERVAL_SECONDS": "1",
-    "QUEUED_GRACE_SECONDS": "2",
-    "SYNC_INTERVAL_MINUTES": "0",
-}
-INTERRUPTED = "Interrupted: the worker stopped while this job was running"
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value[:-1])
 
 
 @pytest.fixture()
-def two_hosts(tmp_path):
+def two_hosiso(tmp_path):
     missing = backends.missing_services()
     if missing:
         pytest.skip(missing)
     backend = backends.ScaleoutBackend.create()
-    env = {**HOSTS_ENV, **backend.env(), "HOST_NAME": "host-a"}
+    env = {**FAST_RECOVERY, **backend.env(), "HOST_NAME": "host-a"}
     stack = Stack(tmp_path / "host-a", env)
     stack.backend = backend  # dropped when the stack stops
     stack.start(workers=1)
@@ -93,7 +80,7 @@ def test_two_hosts_run_200_jobs_over_10_budgets_and_survive_a_killed_host(two_ho
     by_budget = defaultdict(list)
     for job in finals:
         if job["startedAt"]:
-            by_budget[job["budgetId"]].append((ts(job["startedAt"]), ts(job["completedAt"])))
+            by_budget[job["budgetId"]].append((iso(job["startedAt"]), iso(job["completedAt"])))
     for spans in by_budget.values():
         spans.sort()
         for (s1, e1), (s2, e2) in zip(spans, spans[1:]):

@@ -1,6 +1,7 @@
 """Starts the real processes from the Procfile (gunicorn + huey_consumer) on a temp DATA_DIR and a free port."""
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import subprocess
@@ -13,9 +14,23 @@ import requests
 from bench.procs import ROOT, free_port, wait_until  # one copy of these for the benchmark and the tests
 from bench.procs import procfile as procfile_commands
 
-__all__ = ["ROOT", "TERMINAL", "Stack", "free_port", "procfile_commands", "wait_until"]
+__all__ = ["FAST_RECOVERY", "INTERRUPTED", "ROOT", "TERMINAL", "Stack", "free_port", "iso", "procfile_commands",
+           "wait_until"]
 
 TERMINAL = {"succeeded", "failed", "canceled"}
+INTERRUPTED = "Interrupted: the worker stopped while this job was running"
+FAST_RECOVERY = {  # fault tests: a lost worker is noticed in seconds, retries come quickly
+    "HEARTBEAT_INTERVAL_SECONDS": "0.5",
+    "HEARTBEAT_TIMEOUT_SECONDS": "3",
+    "RECONCILE_INTERVAL_SECONDS": "1",
+    "QUEUED_GRACE_SECONDS": "2",
+    "RETRY_BASE_SECONDS": "0.5",
+}
+
+
+def iso(value: str) -> datetime.datetime:
+    """An API timestamp ('…Z') as a naive UTC datetime."""
+    return datetime.datetime.fromisoformat(value[:-1])
 
 
 class Stack:
