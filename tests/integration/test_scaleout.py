@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.scaleout]
 
 
 @pytest.fixture()
-def two_hosiso(tmp_path):
+def two_hosts(tmp_path):
     missing = backends.missing_services()
     if missing:
         pytest.skip(missing)
