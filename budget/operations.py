@@ -1,9 +1,7 @@
 """Sync, redownload, snapshot and apply: the budget-side work of job steps."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
-from typing import Callable
 
 from budget.connector import Connector, Progress
 from core.clock import Clock, utcnow
@@ -12,20 +10,18 @@ from models.domain import Snapshot
 from suggestions.service import SuggestionService
 
 
-def plural(n: int, word: str) -> str:
-    """'1 transaction', '2 transactions'."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str, many: str = "") -> str:
+    """'1 transaction', '2 transactions' ('1 category', '2 categories' with `many` given)."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 class BudgetOperations:
     """What the sync, redownload, snapshot and apply steps do to a budget's working copy."""
 
-    def __init__(self, suggestions: SuggestionService, snapshots_dir: Path, *, clock: Clock = utcnow,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(self, suggestions: SuggestionService, snapshots_dir: Path, *, clock: Clock = utcnow) -> None:
         self.suggestions = suggestions
         self.snapshots_dir = snapshots_dir
         self.clock = clock
-        self.new_id = new_id
 
     def sync(self, connector: Connector, progress: Progress, full: bool = False) -> tuple[dict, str]:
         """Pull the latest state (or download afresh when `full`); counts of new and changed transactions."""
@@ -54,7 +50,7 @@ class BudgetOperations:
                                            category_count=info.category_count, created_at=self.clock())
         result = {"snapshotId": existing.id, "transactions": existing.transaction_count,
                   "categories": existing.category_count, "sizeBytes": existing.size_bytes}
-        return result, f"{plural(existing.transaction_count, 'transaction')}, {plural(existing.category_count, 'category')}".replace("categorys", "categories")
+        return result, f"{plural(existing.transaction_count, 'transaction')}, {plural(existing.category_count, 'category', 'categories')}"
 
     def apply(self, budget_id: str, connector: Connector, progress: Progress, ids: list[str] | None) -> tuple[dict, str]:
         """Write approved categories to the budget; mark applied only what the budget accepted."""
@@ -65,4 +61,4 @@ class BudgetOperations:
         self.suggestions.mark_skipped([by_tx[tx].id for tx in outcome.skipped if tx in by_tx])
         result = {"applied": len(outcome.applied), "skipped": len(outcome.skipped),
                   "skippedTransactions": dict(list(outcome.skipped.items())[:50])}
-        return result, f"{plural(len(outcome.applied), 'category')} applied, {len(outcome.skipped)} skipped".replace("categorys", "categories")
+        return result, f"{plural(len(outcome.applied), 'category', 'categories')} applied, {len(outcome.skipped)} skipped"

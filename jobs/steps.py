@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Callable, Protocol
 
 from budget.connector import Progress
 
@@ -44,4 +44,3 @@ class StepFailed(Exception):
 
 
 StepRunners = dict[str, StepRunner]
-OptionalRunner = Optional[StepRunner]
