@@ -181,7 +181,7 @@ def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
         for name, (d, _, _) in stacks.items():
             conn = _db(d)
             procs.wait_until(lambda: conn.execute("select count(*) from job where type='bench_noop' and status='succeeded'")
-                  .fetchone()[0] >= sizes.idle_jobs, 60, what=f"{name}: idle jobs to finish")
+                  .fetchone()[0] >= sizes.idle_jobs, 60, message=f"{name}: idle jobs to finish")
             rows = conn.execute("select j.created_at, s.started_at from job j join job_step s on s.job_id = j.id"
                                 " where j.type='bench_noop'").fetchall()
             conn.close()
