@@ -36,9 +36,15 @@ class Reconciler:
             if status:
                 log.warning("job %s: worker lost, job %s", job_id, status)
         orphans = 0
-        candidates = list(Job.select(Job.id, Job.enqueued_at).where(
+        candidates = list(Job.select(Job.id, Job.enqueued_at, Job.blocked_by).where(
             Job.status == "queued", Job.enqueued_at < now - self.queued_grace,
             Job.next_attempt_at.is_null() | (Job.next_attempt_at <= now)).tuples())
+        blockers = {b for _, _, b in candidates if b}
+        # a job waiting for its budget is woken when the job it waits for ends; that one is not lost
+        live_blockers = {i for (i,) in Job.select(Job.id).where(Job.id.in_(list(blockers)),
+                                                                Job.status.in_(("queued", "running"))).tuples()} \
+            if blockers else set()
+        candidates = [(i, at) for i, at, b in candidates if b not in live_blockers]
         if candidates:
             held = self.service.queue.held_job_ids()
             for job_id, enqueued_at in candidates:
