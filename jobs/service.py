@@ -92,6 +92,26 @@ class JobService:
             existing = self._idempotent_job(*idempotency)
             if existing is not None:
                 return Created(existing, self.steps(existing.id), created=False, replayed=True)
+        for _ in range(3):
+            job = self._insert(job_type, budget_id, trigger, metadata, parent_job_id, dedup_key, idempotency)
+            if job is not None:
+                log.info("job %s created: %s for budget %s (%s)", job.id, job_type.name, budget_id, trigger)
+                self.queue.enqueue(job.id)
+                return Created(job, self.steps(job.id), created=True)
+            twin = self.active_twin(budget_id, job_type.name, dedup_key)
+            if twin is not None:
+                return Created(twin, self.steps(twin.id), created=False)
+            if idempotency:
+                existing = self._idempotent_job(*idempotency)
+                if existing is not None:
+                    return Created(existing, self.steps(existing.id), created=False, replayed=True)
+            # the twin that blocked the insert finished in between: try again
+        raise Conflict("The job could not be created because its twin kept changing; try again.",
+                       code="busy")
+
+    def _insert(self, job_type: JobType, budget_id: str, trigger: str, metadata: Optional[dict],
+                parent_job_id: Optional[str], dedup_key: str, idempotency: Optional[tuple[str, str]]) -> Optional[Job]:
+        """Insert the job, its steps and its first event in one transaction; None when a unique index refused."""
         now = self.clock()
         job_id = self.new_id()
         try:
@@ -112,17 +132,8 @@ class JobService:
                     IdempotencyKey.create(key=idempotency[0], request_hash=idempotency[1],
                                           job_id=job_id, created_at=now)
         except pw.IntegrityError:
-            twin = self.active_twin(budget_id, job_type.name, dedup_key)
-            if twin is None and idempotency:
-                existing = self._idempotent_job(*idempotency)
-                if existing is not None:
-                    return Created(existing, self.steps(existing.id), created=False, replayed=True)
-            if twin is None:
-                raise
-            return Created(twin, self.steps(twin.id), created=False)
-        log.info("job %s created: %s for budget %s (%s)", job_id, job_type.name, budget_id, trigger)
-        self.queue.enqueue(job_id)
-        return Created(job, self.steps(job_id), created=True)
+            return None
+        return job
 
     def active_twin(self, budget_id: str, type_name: str, dedup_key: str = "") -> Optional[Job]:
         """The queued or running job of this type and key for the budget, if any."""

@@ -500,3 +500,23 @@ def test_heartbeat_refreshes_the_running_job(svc, clock):
     clock.advance(seconds=9)
     assert svc.heartbeat(job_id) is False
     assert Job.get_by_id(job_id).heartbeat_at == T0 + dt.timedelta(seconds=9)
+
+
+def test_create_retries_when_the_twin_that_blocked_it_finished_in_between(services, queue):
+    from jobs.service import JobService
+
+    first = services.jobs.create("budget_sync", "demo").job
+
+    class TwinFinishesMeanwhile(JobService):
+        raced = False
+
+        def active_twin(self, *args, **kwargs):
+            if not self.raced:  # the twin ends between the refused insert and this lookup
+                self.raced = True
+                self.cancel(first.id)
+            return super().active_twin(*args, **kwargs)
+
+    racing = TwinFinishesMeanwhile(services.registry, queue)
+    second = racing.create("budget_sync", "demo")
+    assert second.created and second.job.id != first.id
+    assert second.job.status == "queued"
