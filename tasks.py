@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -81,7 +82,7 @@ def orchestrator() -> JobOrchestrator:
     runners = s.steps.runners()
     for job_type, runner in _extra_types:
         runners.update({step: runner for step in job_type.steps})
-    return JobOrchestrator(s.jobs, runners, worker=f"{config.host_name}:{_pid()}",
+    return JobOrchestrator(s.jobs, runners, worker=f"{config.host_name}:{os.getpid()}",
                            heartbeat_seconds=config.heartbeat_interval_seconds, shutting_down=shutting_down,
                            on_thread_exit=database.close)
 
@@ -90,12 +91,6 @@ def reconciler() -> Reconciler:
     """The reconciler with this process's settings."""
     return Reconciler(services().jobs, heartbeat_timeout_seconds=config.heartbeat_timeout_seconds,
                       queued_grace_seconds=config.queued_grace_seconds)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 @huey.on_startup()

@@ -274,17 +274,15 @@ class ActualSession:
         from actual import Actual
         from actual.exceptions import AuthorizationError
 
+        def open_with(token: str):
+            return Actual(base_url=self.base_url, token=token, data_dir=str(data_dir) if data_dir else None,
+                          encryption_password=encryption_password, timeout=self.timeout)
+
         token = self.token
         try:
             with self.translate_errors("open a connection"):
                 try:
-                    return Actual(
-                        base_url=self.base_url,
-                        token=token,
-                        data_dir=str(data_dir) if data_dir else None,
-                        encryption_password=encryption_password,
-                        timeout=self.timeout,
-                    )
+                    return open_with(token)
                 except httpx.HTTPStatusError as exc:
                     if exc.response.status_code in (401, 403):
                         raise AuthorizationError("token rejected") from None
@@ -294,15 +292,8 @@ class ActualSession:
                 raise
         # the token is no longer valid (server data reset, expiry): log in again, once
         self.forget_token(token)
-        token = self.token
         with self.translate_errors("open a connection"):
-            return Actual(
-                base_url=self.base_url,
-                token=token,
-                data_dir=str(data_dir) if data_dir else None,
-                encryption_password=encryption_password,
-                timeout=self.timeout,
-            )
+            return open_with(self.token)
 
     def remote_files(self) -> list:
         """Non-deleted files on the server (actualpy RemoteFileListDTO)."""

@@ -53,14 +53,12 @@ class BudgetService:
     def list(self) -> list[dict]:
         """Local budgets, then the Actual server's files not yet known locally."""
         rows = [budget_dict(b) for b in self.local()]
-        known = {r["id"] for r in rows}
+        known = {r["id"]: r for r in rows}
         for file_id, name in self._actual_files():
-            if file_id not in known:
-                rows.append({"id": file_id, "name": name, "connector": "actual", "createdAt": None})
+            if file_id in known:
+                known[file_id]["name"] = name  # the server's name wins: it may have been renamed there
             else:
-                for r in rows:
-                    if r["id"] == file_id:
-                        r["name"] = name
+                rows.append({"id": file_id, "name": name, "connector": "actual", "createdAt": None})
         return rows
 
     def resolve(self, budget_id: str, field: str = "budgetId") -> Budget:
