@@ -6,7 +6,6 @@ import threading
 from typing import Optional
 
 _flag: Optional[threading.Event] = None
-_local = threading.Event()
 
 
 def _consumer_stop_flag() -> Optional[threading.Event]:
@@ -23,13 +22,7 @@ def _consumer_stop_flag() -> Optional[threading.Event]:
 def shutting_down() -> bool:
     """True once the worker process was asked to stop."""
     global _flag
-    if _local.is_set():
-        return True
     if _flag is None:
         _flag = _consumer_stop_flag()
     return bool(_flag is not None and _flag.is_set())
 
-
-def request_shutdown() -> None:
-    """Ask running work in this process to stop at its next checkpoint (tests, embedded runs)."""
-    _local.set()

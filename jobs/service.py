@@ -7,7 +7,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 import peewee as pw
 
@@ -17,7 +17,7 @@ from core.redact import redact
 from jobs.queue import JobQueue
 from jobs.registry import STEP_LABELS, JobRegistry, JobType
 from models.db import JSONField, database, write_transaction
-from models.jobs import ACTIVE_STATUSES, BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
+from models.jobs import BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
 
 log = logging.getLogger(__name__)
 
@@ -502,10 +502,6 @@ class JobService:
                                         Job.blocked_by.is_null(False))
                .order_by(Job.created_at).tuples().first())
         return row[0] if row else None
-
-    def active_jobs(self, statuses: Iterable[str] = ACTIVE_STATUSES) -> list[Job]:
-        """Queued or running jobs (the reconciler's view)."""
-        return list(Job.select().where(Job.status.in_(tuple(statuses))))
 
     def job_type(self, job: Job) -> JobType:
         """The registry entry of a job."""

@@ -5,7 +5,6 @@ import importlib
 import logging
 import pkgutil
 
-import peewee as pw
 
 from core.clock import utcnow
 from models import migrations
@@ -51,11 +50,3 @@ def migrate() -> list[int]:
             log.info("applied migration %s", name)
     return applied
 
-
-def current_version() -> int:
-    """The highest applied migration number (0 before the first)."""
-    try:
-        row = database.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
-    except pw.DatabaseError:
-        return 0
-    return row[0] or 0
