@@ -311,7 +311,7 @@ def test_detail_has_job_steps_and_events(client, orchestrator):
     assert body["job"]["status"] == "succeeded" and body["job"]["label"] == "Sync Budget"
     assert body["job"]["startedAt"] and body["job"]["completedAt"]
     (step,) = body["steps"]
-    assert step["status"] == "succeeded" and step["label"] == "Sync" and step["result"]["new"] > 0
+    assert step["status"] == "succeeded" and step["label"] == "Sync transactions" and step["result"]["new"] > 0
     assert [e["status"] for e in body["events"]] == ["queued", "running", "running", "succeeded", "succeeded"]
     assert body["events"][0]["message"] == "Sync Budget queued by a user"
     assert all(e["jobId"] == job_id for e in body["events"])
@@ -324,7 +324,7 @@ def test_a_failed_job_shows_its_reason_over_http(client, orchestrator):
     body = client.simulate_get(f"/api/jobs/{job_id}").json
     assert (body["job"]["status"], body["job"]["failureReason"]) == ("failed", "Bank feed down")
     assert [(s["status"], s["failureReason"]) for s in body["steps"]] == [
-        ("failed", "Bank feed down"), ("canceled", "Canceled because step 'Sync' failed")]
+        ("failed", "Bank feed down"), ("canceled", "Canceled because step 'Sync transactions' failed")]
 
 
 # ------------------------------------------------------------------ ETags
