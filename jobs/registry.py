@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from jobs import summaries
 from jobs.inputs import BUDGET_ID, FULL_RESYNC, SUGGESTION_ID, SUGGESTION_IDS, JobInput
@@ -115,18 +115,14 @@ class JobRegistry:
         types = []
         for t in self.all():
             override = minutes.get(t.name)
-            types.append(_replace(t, timeout_minutes=override) if override else t)
+            types.append(replace(t, timeout_minutes=override) if override else t)
         return JobRegistry(types)
 
     def with_retry_base(self, base_seconds: Optional[float]) -> "JobRegistry":
         """A copy whose retry delays start at `base_seconds` (RETRY_BASE_SECONDS, for tests)."""
         if base_seconds is None:
             return self
-        return JobRegistry([_replace(t, retry=t.retry.scaled(base_seconds)) for t in self.all()])
-
-
-def _replace(job_type: JobType, **changes: Any) -> JobType:
-    return replace(job_type, **changes)
+        return JobRegistry([replace(t, retry=t.retry.scaled(base_seconds)) for t in self.all()])
 
 
 SCHEDULED_RETRY = RetryPolicy(attempts=4, fixed_delays=(60.0, 300.0, 900.0))
@@ -139,7 +135,7 @@ STEP_TYPES = (
     StepType("redownload", "Re-download budget", summaries.redownload),
 )
 _STEPS = {s.name: s for s in STEP_TYPES}
-STEP_LABELS = {s.name: s.label for s in STEP_TYPES}
+STEP_LABELS = {s.name: s.label for s in STEP_TYPES}  # read by jobs/service.py until it calls step_label
 
 
 def step_label(step_type: str) -> str:
