@@ -1,9 +1,13 @@
 """The OpenAPI 3.1 document of the HTTP API, served at /api/openapi.json."""
 from __future__ import annotations
 
+import copy
+from typing import Optional
+
 import falcon
 
-from jobs.registry import DEFAULT_TYPES
+from jobs.inputs import JobInput
+from jobs.registry import JobRegistry, JobType, default_registry
 from models.domain import SUGGESTION_STATUSES
 from models.jobs import JOB_STATUSES, STEP_STATUSES
 
@@ -28,7 +32,6 @@ def _errors(*codes: int) -> dict:
 
 TIME = {"type": "string", "format": "date-time"}
 NTIME = _nullable("string", format="date-time")
-KINDS = [t.kind for t in DEFAULT_TYPES if t.kind]
 
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -37,10 +40,16 @@ SCHEMAS = {
     "Budget": {"type": "object", "required": ["id", "name", "connector"], "properties": {
         "id": {"type": "string"}, "name": {"type": "string"}, "connector": {"enum": ["demo", "actual"]},
         "createdAt": NTIME}},
-    "JobType": {"type": "object", "required": ["type", "label", "steps", "kind", "userStartable"], "properties": {
+    "JobType": {"type": "object", "required": ["type", "label", "steps", "kind", "userStartable", "inputs"],
+                "properties": {
         "type": {"type": "string"}, "label": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}},
-        "kind": _nullable("string"), "userStartable": {"type": "boolean"}, "maxAttempts": {"type": "integer"},
-        "timeoutMinutes": {"type": "number"}}},
+        "stepLabels": {"type": "array", "items": {"type": "string"}}, "kind": _nullable("string"),
+        "userStartable": {"type": "boolean"}, "primary": {"type": "boolean", "description": "the main start button"},
+        "inputs": {"type": "array", "items": _ref("JobInput"), "description": "the fields of its request body"},
+        "maxAttempts": {"type": "integer"}, "timeoutMinutes": {"type": "number"}}},
+    "JobInput": {"type": "object", "additionalProperties": False, "required": ["name", "type", "required"],
+                 "properties": {"name": {"type": "string"}, "type": {"enum": ["string", "boolean", "ids"]},
+                                "required": {"type": "boolean"}, "default": {}, "label": {"type": "string"}}},
     "Job": {"type": "object", "additionalProperties": False, "required": [
         "id", "budgetId", "type", "label", "status", "trigger", "createdAt", "updatedAt", "attempt"], "properties": {
         "id": {"type": "string"}, "budgetId": {"type": "string"}, "type": {"type": "string"},
@@ -55,7 +64,8 @@ SCHEMAS = {
         "label": {"type": "string"}, "position": {"type": "integer"}, "status": {"enum": list(STEP_STATUSES)},
         "startedAt": NTIME, "completedAt": NTIME, "failureReason": _nullable("string"),
         "progressDone": {"type": "integer"}, "progressTotal": _nullable("integer"),
-        "result": _nullable("object")}},
+        "result": _nullable("object"),
+        "summary": _nullable("string", description="one sentence saying what the finished step did")}},
     "Event": {"type": "object", "additionalProperties": False, "required": ["id", "jobId", "status", "message", "createdAt"],
               "properties": {"id": {"type": "integer"}, "jobId": {"type": "string"}, "stepId": _nullable("integer"),
                              "status": {"type": "string"}, "message": {"type": "string"}, "createdAt": TIME}},
@@ -76,11 +86,6 @@ SCHEMAS = {
         "events": {"type": "array", "items": _ref("Event")}}},
     "JobList": {"type": "object", "required": ["jobs", "nextCursor"], "properties": {
         "jobs": {"type": "array", "items": _ref("Job")}, "nextCursor": _nullable("string")}},
-    "JobRequest": {"type": "object", "required": ["budgetId"], "additionalProperties": False, "properties": {
-        "budgetId": {"type": "string"}, "fullResync": {"type": "boolean", "description": "sync-and-suggest only"},
-        "suggestionId": {"type": "string", "description": "suggestions-retry: one suggestion of the payee group"},
-        "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1,
-                          "description": "suggestions-apply: approved suggestion ids"}}},
     "SuggestionIds": {"type": "object", "required": ["suggestionIds"], "properties": {
         "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
 }
@@ -110,7 +115,7 @@ PATHS = {
             "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},
     "/api/jobs": {"get": {"summary": "Jobs, newest first", "parameters": [
         {"name": "budgetId", "in": "query", "schema": {"type": "string"}},
-        {"name": "type", "in": "query", "schema": {"enum": [t.name for t in DEFAULT_TYPES]}},
+        {"name": "type", "in": "query", "schema": {"enum": []}},  # the registry's type names, set by document()
         {"name": "status", "in": "query", "schema": {"enum": list(JOB_STATUSES)}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"}}, IF_NONE_MATCH],
@@ -119,10 +124,11 @@ PATHS = {
     "/api/jobs/{ref}": {
         "post": {
             "summary": "Start a job of kind `ref`; 200 with deduplicated=true when one of the same type is queued or running",
-            "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": KINDS},
+            "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": []},
                             "description": "the job kind"},
                            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+            "requestBody": {"required": True, "description": "the schema titled after the kind in the path",
+                            "content": {"application/json": {"schema": {"anyOf": []}}}},
             "responses": {"201": _json(_ref("JobWithSteps"), "Created (or replayed for a repeated Idempotency-Key)"),
                           "200": _json(_ref("JobWithSteps"), "Existing job"), **_errors(400, 404, 413, 422, 503)}},
         "get": {
@@ -156,18 +162,58 @@ for _action in ("approve", "reject"):
             **_errors(400, 409, 413, 422)}}}
 PATHS["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
 
-DOCUMENT = {
-    "openapi": "3.1.0",
-    "info": {"title": "budget-assist", "version": "0.1.0",
-             "description": "Jobs that sync Actual budgets, propose categories and apply them. "
-                            "Errors: {\"error\": {\"code\", \"message\", \"field\"?}}."},
-    "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
+INPUT_SCHEMAS = {
+    "string": lambda i: {"type": "string", "minLength": 1, "maxLength": i.max_length},
+    "boolean": lambda i: {"type": "boolean"},
+    "ids": lambda i: {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
 }
+
+
+def request_schema_name(job_type: JobType) -> str:
+    """'budget-sync' -> 'BudgetSyncRequest'."""
+    return "".join(part.capitalize() for part in str(job_type.kind).split("-")) + "Request"
+
+
+def request_schema(job_type: JobType) -> dict:
+    """The body of POST /api/jobs/{kind}, from the job type's declared inputs."""
+    def field(i: JobInput) -> dict:
+        schema = INPUT_SCHEMAS[i.type](i)
+        if i.default is not None:
+            schema["default"] = i.default
+        if i.description:
+            schema["description"] = i.description
+        return schema
+
+    return {"title": f"POST /api/jobs/{job_type.kind}", "type": "object", "additionalProperties": False,
+            "required": [i.name for i in job_type.inputs if i.required],
+            "properties": {i.name: field(i) for i in job_type.inputs}}
+
+
+def document(registry: JobRegistry) -> dict:
+    """The OpenAPI document, with the job types, kinds and request bodies of `registry`."""
+    startable = [t for t in registry.all() if t.kind]
+    paths = copy.deepcopy(PATHS)
+    paths["/api/jobs"]["get"]["parameters"][1]["schema"]["enum"] = registry.names()
+    create = paths["/api/jobs/{ref}"]["post"]
+    create["parameters"][0]["schema"]["enum"] = [t.kind for t in startable]
+    create["requestBody"]["content"]["application/json"]["schema"]["anyOf"] = [
+        _ref(request_schema_name(t)) for t in startable]
+    schemas = {**SCHEMAS, **{request_schema_name(t): request_schema(t) for t in startable}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "budget-assist", "version": "0.1.0",
+                 "description": "Jobs that sync Actual budgets, propose categories and apply them. "
+                                "Errors: {\"error\": {\"code\", \"message\", \"field\"?}}."},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 class OpenAPIResource:
     """GET /api/openapi.json."""
 
+    def __init__(self, registry: Optional[JobRegistry] = None) -> None:
+        self.document = document(registry or default_registry())
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = DOCUMENT
+        resp.media = self.document

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core.clock import isoformat
-from jobs.registry import JobRegistry
-from jobs.service import step_label
+from jobs.inputs import JobInput
+from jobs.registry import JobRegistry, JobType, step_label, step_summary
 
 
 def _data(row: Any) -> Mapping[str, Any]:
@@ -37,8 +37,22 @@ def step_dict(step: Any) -> dict:
         "position": d["position"], "status": d["status"], "startedAt": isoformat(d.get("started_at")),
         "completedAt": isoformat(d.get("completed_at")), "failureReason": d.get("failure_reason"),
         "progressDone": d.get("progress_done") or 0, "progressTotal": d.get("progress_total"),
-        "result": d.get("result"),
+        "result": d.get("result"), "summary": step_summary(d["step_type"], d.get("result")),
     }
+
+
+def input_dict(job_input: JobInput) -> dict:
+    """A job type's input as JSON: what the Job Center needs to offer it."""
+    return {"name": job_input.name, "type": job_input.type, "required": job_input.required,
+            "default": job_input.default, "label": job_input.label}
+
+
+def job_type_dict(t: JobType) -> dict:
+    """A job type as JSON, with its inputs and the labels of its steps."""
+    return {"type": t.name, "label": t.label, "steps": list(t.steps), "stepLabels": [step_label(s) for s in t.steps],
+            "kind": t.kind, "userStartable": t.user_startable, "primary": t.primary,
+            "inputs": [input_dict(i) for i in t.inputs] if t.user_startable else [],
+            "maxAttempts": t.retry.attempts, "timeoutMinutes": t.timeout_minutes}
 
 
 def event_dict(event: Any) -> dict:

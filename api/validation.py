@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import falcon
 
 from api.errors import BadRequest, PayloadTooLarge
 from core.errors import ValidationFailed
+from jobs.inputs import JobInput
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -72,6 +73,32 @@ def string_list(body: dict, name: str, *, max_items: int = 5000) -> list[str]:
     if len(value) > max_items:
         raise ValidationFailed(f"{name} may hold at most {max_items} ids.", field=name, code="too_many")
     return list(dict.fromkeys(value))
+
+
+def job_inputs(body: dict, inputs: Sequence[JobInput]) -> dict[str, Any]:
+    """The declared inputs of a job request as typed values (defaults filled in); 422 for the first bad field."""
+    only_fields(body, {i.name for i in inputs})
+    return {i.name: _INPUT_READERS[i.type](body, i) for i in inputs}
+
+
+def _read_string(body: dict, i: JobInput) -> Optional[str]:
+    return string(body, i.name, required=i.required, max_length=i.max_length)
+
+
+def _read_boolean(body: dict, i: JobInput) -> Optional[bool]:
+    if i.name not in body and (i.required or i.default is None):
+        if i.required:
+            raise ValidationFailed(f"{i.name} is required.", field=i.name, code="missing_field")
+        return None
+    return boolean(body, i.name, default=bool(i.default))
+
+
+def _read_ids(body: dict, i: JobInput) -> Optional[list[str]]:
+    return string_list(body, i.name) if i.required or i.name in body else None
+
+
+_INPUT_READERS: dict[str, Callable[[dict, JobInput], Any]] = {
+    "string": _read_string, "boolean": _read_boolean, "ids": _read_ids}
 
 
 def string_map(body: dict, name: str) -> Optional[dict[str, str]]:

@@ -1,9 +1,12 @@
-"""The job types: label, ordered steps, retry policy and time limit of each."""
+"""The job types (label, inputs, ordered steps, retry policy, time limit) and the step types they are made of."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional, Sequence
+
+from jobs import summaries
+from jobs.inputs import BUDGET_ID, FULL_RESYNC, SUGGESTION_ID, SUGGESTION_IDS, JobInput
 
 
 @dataclass(frozen=True)
@@ -38,19 +41,34 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class StepType:
+    """One kind of step: the label people read and the sentence its result reads as."""
+
+    name: str
+    label: str
+    summarize: Callable[[dict], str] = summaries.generic
+
+
+@dataclass(frozen=True)
 class JobType:
     """One kind of job as users and the orchestrator see it."""
 
     name: str
     label: str
-    steps: tuple[str, ...]
+    steps: tuple[str, ...]  # step type names, run in this order
     kind: Optional[str]  # the POST /api/jobs/{kind} route; None when users cannot start it
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_minutes: float = 30.0
+    inputs: tuple[JobInput, ...] = (BUDGET_ID,)  # the request body; budgetId names the job's budget
+    primary: bool = False  # the Job Center's main start button
 
     @property
     def user_startable(self) -> bool:
         return self.kind is not None
+
+    def input(self, name: str) -> Optional[JobInput]:
+        """The input called `name`, if this type takes one."""
+        return next((i for i in self.inputs if i.name == name), None)
 
 
 class UnknownJobType(KeyError):
@@ -97,43 +115,61 @@ class JobRegistry:
         types = []
         for t in self.all():
             override = minutes.get(t.name)
-            types.append(_replace(t, timeout_minutes=override) if override else t)
+            types.append(replace(t, timeout_minutes=override) if override else t)
         return JobRegistry(types)
 
     def with_retry_base(self, base_seconds: Optional[float]) -> "JobRegistry":
         """A copy whose retry delays start at `base_seconds` (RETRY_BASE_SECONDS, for tests)."""
         if base_seconds is None:
             return self
-        return JobRegistry([_replace(t, retry=t.retry.scaled(base_seconds)) for t in self.all()])
-
-
-def _replace(job_type: JobType, **changes: object) -> JobType:
-    from dataclasses import replace
-
-    return replace(job_type, **changes)
+        return JobRegistry([replace(t, retry=t.retry.scaled(base_seconds)) for t in self.all()])
 
 
 SCHEDULED_RETRY = RetryPolicy(attempts=4, fixed_delays=(60.0, 300.0, 900.0))
 
+STEP_TYPES = (
+    StepType("sync", "Sync transactions", summaries.sync),
+    StepType("suggestions", "Generate suggestions", summaries.suggestions),
+    StepType("apply", "Apply suggestions", summaries.apply),
+    StepType("snapshot", "Create snapshot", summaries.snapshot),
+    StepType("redownload", "Re-download budget", summaries.redownload),
+)
+_STEPS = {s.name: s for s in STEP_TYPES}
+STEP_LABELS = {s.name: s.label for s in STEP_TYPES}  # read by jobs/service.py until it calls step_label
+
+
+def step_label(step_type: str) -> str:
+    """The label of a step type (its name when no declaration has one)."""
+    step = _STEPS.get(step_type)
+    return step.label if step else step_type
+
+
+def step_summary(step_type: str, result: Optional[dict]) -> Optional[str]:
+    """One sentence saying what a finished step did, from its result; None without a result."""
+    if not isinstance(result, dict):
+        return None
+    step = _STEPS.get(step_type)
+    try:
+        text = (step.summarize if step else summaries.generic)(result)
+    except (KeyError, TypeError, ValueError):  # a result written by an older version of the step
+        text = summaries.generic(result)
+    return text or None
+
+
 DEFAULT_TYPES = (
     JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
     JobType("suggestions_generate", "Generate Suggestions", ("suggestions",), "suggestions-generate"),
-    JobType("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest"),
-    JobType("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry"),
-    JobType("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply"),
+    JobType("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest",
+            inputs=(BUDGET_ID, FULL_RESYNC), primary=True),
+    JobType("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry",
+            inputs=(BUDGET_ID, SUGGESTION_ID)),
+    JobType("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply",
+            inputs=(BUDGET_ID, SUGGESTION_IDS)),
     JobType("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
     JobType("snapshot_redownload", "Redownload Snapshot", ("redownload",), "snapshot-redownload"),
     JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,
             retry=SCHEDULED_RETRY),
 )
-
-STEP_LABELS = {
-    "sync": "Sync",
-    "suggestions": "Suggestions",
-    "apply": "Apply",
-    "snapshot": "Snapshot",
-    "redownload": "Redownload",
-}
 
 
 def default_registry() -> JobRegistry:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Optional
+from typing import Any, Optional
 
 from budget.service import BudgetService
-from core.errors import NotFound, ValidationFailed
-from jobs.registry import UnknownJobType
+from core.errors import NotFound
+from jobs.inputs import BUDGET_ID, CheckContext
+from jobs.registry import JobType, UnknownJobType
 from jobs.service import Created, JobService
 from suggestions.service import SuggestionService
 
@@ -20,36 +21,29 @@ class JobSubmission:
         self.budgets = budgets
         self.suggestions = suggestions
 
-    def submit(self, kind: str, *, budget_id: str, full_resync: bool = False, suggestion_id: Optional[str] = None,
-               suggestion_ids: Optional[list[str]] = None, idempotency_key: Optional[str] = None,
-               raw_body: Optional[dict] = None) -> Created:
-        """Create the job of `kind` for the budget (201) or return its active twin (200, deduplicated)."""
+    def job_type(self, kind: str) -> JobType:
+        """The job type users start as `kind` (NotFound when there is none)."""
         try:
-            job_type = self.jobs.registry.by_kind(kind)
+            return self.jobs.registry.by_kind(kind)
         except UnknownJobType:
             raise NotFound(f"No job kind {kind!r}.") from None
-        budget = self.budgets.resolve(budget_id)
+
+    def submit(self, kind: str, values: dict[str, Any], *, idempotency_key: Optional[str] = None,
+               raw_body: Optional[dict] = None) -> Created:
+        """Create the job of `kind` from its typed input `values` (201) or return its active twin (200)."""
+        job_type = self.job_type(kind)
+        budget = self.budgets.resolve(values[BUDGET_ID.name])
+        ctx = CheckContext(budget.id, self.suggestions)
         metadata: dict = {}
-        dedup_key = ""
-        if job_type.name == "sync_and_suggest":
-            metadata["fullResync"] = full_resync
-        elif job_type.name == "suggestions_retry_payee":
-            if not suggestion_id:
-                raise ValidationFailed("suggestionId is required.", field="suggestionId", code="missing_field")
-            s = self.suggestions.get_or_none(suggestion_id)
-            if s is None or s.budget_id != budget.id:
-                raise ValidationFailed(f"Unknown suggestion id {suggestion_id!r} for this budget.",
-                                       field="suggestionId", code="unknown_suggestion")
-            metadata.update(suggestionId=s.id, payeeKey=s.payee_key, payeeName=s.payee_name)
-            dedup_key = s.payee_key[:128]
-        elif job_type.name == "suggestions_apply":
-            if not suggestion_ids:
-                raise ValidationFailed("suggestionIds is required.", field="suggestionIds", code="missing_field")
-            self.suggestions.check_approved(budget.id, suggestion_ids)
-            metadata["suggestionIds"] = suggestion_ids
+        dedup_keys = []
+        for job_input in job_type.inputs:
+            derived = job_input.derive(ctx, values.get(job_input.name, job_input.default))
+            metadata.update(derived.metadata)
+            if derived.dedup_key:
+                dedup_keys.append(derived.dedup_key)
         idempotency = None
         if idempotency_key:
             canonical = json.dumps({"kind": kind, "body": raw_body or {}}, sort_keys=True, separators=(",", ":"))
             idempotency = (idempotency_key, hashlib.sha256(canonical.encode()).hexdigest())
-        return self.jobs.create(job_type.name, budget.id, metadata=metadata, dedup_key=dedup_key,
+        return self.jobs.create(job_type.name, budget.id, metadata=metadata, dedup_key="|".join(dedup_keys)[:128],
                                 idempotency=idempotency)

@@ -9,8 +9,6 @@ import { suggestionsView } from "./suggestions.js";
 const FAST_MS = 1000; // while something is queued or running
 const IDLE_MS = 10000; // otherwise
 const PAGE_SIZE = 20;
-// Kinds that need ids chosen in the suggestion review; they are started from there.
-const NEEDS_SELECTION = new Set(["suggestions-retry", "suggestions-apply"]);
 const BUDGET_KEY = "budget-assist.budgetId";
 
 const state = {
@@ -79,34 +77,63 @@ function renderLive() {
       : "Live · checking every 10 s";
 }
 
+const kebab = (name) => name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
+/** The yes/no inputs of a job type: offered as checkboxes beside its start button. */
+const optionInputs = (t) => (t.inputs || []).filter((i) => i.type === "boolean");
+const optionId = (t, input) => `${t.kind}-${kebab(input.name)}-input`;
+
+/**
+ * Job types the start area can fill in: the budget comes from the picker, yes/no options from
+ * checkboxes. Types that need suggestions picked are started from the review below.
+ */
+function startableHere(t) {
+  return t.userStartable && t.kind && (t.inputs || []).every((i) => i.name === "budgetId" || i.type === "boolean");
+}
+
+/** The job type whose input `name` the review fills in (a suggestion of a group, the approved ones). */
+function kindTaking(name) {
+  const t = state.jobTypes.find((jt) => jt.userStartable && jt.kind && (jt.inputs || []).some((i) => i.name === name));
+  return t ? t.kind : null;
+}
+
 function renderStart() {
-  const types = state.jobTypes.filter((t) => t.userStartable && t.kind && !NEEDS_SELECTION.has(t.kind));
+  const types = state.jobTypes.filter(startableHere);
   const nodes = types.map((t) => {
     const key = `start-${t.kind}`;
     const busy = state.busy.has(key);
+    const options = optionInputs(t);
+    const chosen = () => Object.fromEntries(options.map((i) => [i.name, $(optionId(t, i))?.checked || undefined]));
     const button = h(
       "button",
       {
         type: "button",
-        class: "btn" + (t.kind === "sync-and-suggest" ? " btn-primary" : ""),
+        class: "btn" + (t.primary ? " btn-primary" : ""),
         "data-key": key,
         "data-testid": key,
         "aria-disabled": busy || !state.budgetId ? "true" : null,
-        onclick: () => startJob(t.kind, t.kind === "sync-and-suggest" ? { fullResync: $("full-resync-input")?.checked || undefined } : {}),
+        onclick: () => startJob(t.kind, chosen()),
       },
       busy ? `Starting ${t.label}…` : t.label,
     );
-    if (t.kind !== "sync-and-suggest") return button;
-    const checked = $("full-resync-input")?.checked;
+    if (!options.length) return button;
     return h(
       "span",
       { class: "start-group" },
       button,
-      h(
-        "label",
-        { class: "check" },
-        h("input", { type: "checkbox", id: "full-resync-input", "data-key": "full-resync", "data-testid": "full-resync", checked: checked || null }),
-        " Full resync",
+      options.map((i) =>
+        h(
+          "label",
+          { class: "check" },
+          h("input", {
+            type: "checkbox",
+            id: optionId(t, i),
+            "data-key": `${t.kind}-${kebab(i.name)}`,
+            "data-testid": kebab(i.name),
+            checked: $(optionId(t, i))?.checked || null,
+          }),
+          ` ${i.label || i.name}`,
+        ),
       ),
     );
   });
@@ -288,7 +315,8 @@ const actions = {
     if (!kind) return;
     const meta = job.metadata || {};
     const body = { budgetId: job.budgetId };
-    for (const key of ["fullResync", "suggestionId", "suggestionIds"]) if (meta[key] !== undefined) body[key] = meta[key];
+    const jt = state.jobTypes.find((t) => t.kind === kind);
+    for (const { name } of (jt && jt.inputs) || []) if (name !== "budgetId" && meta[name] !== undefined) body[name] = meta[name];
     await withBusy(`again-${job.id}`, renderDetail, async () => {
       try {
         clearError();
@@ -331,11 +359,12 @@ const actions = {
 
   async retryGroup(group) {
     const first = group.items[0];
-    if (!first) return;
+    const kind = kindTaking("suggestionId");
+    if (!first || !kind) return;
     await withBusy(`retry-${group.payee}`, renderSuggestions, async () => {
       try {
         clearError();
-        const { data } = await api.startJob("suggestions-retry", { budgetId: state.budgetId, suggestionId: first.id });
+        const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionId: first.id });
         onStarted(data);
       } catch (err) {
         showError(err, `Could not retry ${group.title}`);
@@ -344,10 +373,12 @@ const actions = {
   },
 
   async applyApproved(ids) {
+    const kind = kindTaking("suggestionIds");
+    if (!kind) return;
     await withBusy("apply", renderSuggestions, async () => {
       try {
         clearError();
-        const { data } = await api.startJob("suggestions-apply", { budgetId: state.budgetId, suggestionIds: ids });
+        const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionIds: ids });
         state.applyJobId = data.job.id;
         onStarted(data);
       } catch (err) {

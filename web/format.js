@@ -1,4 +1,4 @@
-// Pure formatting helpers: times, durations, money, step results. No DOM access.
+// Pure formatting helpers: times, durations, money, counts. No DOM access.
 
 export const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 export const ACTIVE = new Set(["queued", "running"]);
@@ -99,69 +99,7 @@ export function formatDate(value) {
   return d.toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
 }
 
-export function formatBytes(n) {
-  if (n == null) return "—";
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
 export function formatPercent(x) {
   if (x == null || Number.isNaN(Number(x))) return "—";
   return `${Math.round(Number(x) * 100)}%`;
-}
-
-const STEP_NAMES = {
-  sync: "Sync transactions",
-  suggestions: "Generate suggestions",
-  suggest: "Generate suggestions",
-  apply: "Apply suggestions",
-  snapshot: "Create snapshot",
-  redownload: "Re-download budget",
-  retry: "Retry suggestions",
-};
-
-export function stepName(stepType, label) {
-  return STEP_NAMES[stepType] || label || humanize(stepType || "step");
-}
-
-/**
- * Human sentences for a step result; recognised by its keys so that it works whatever the
- * step type is called. Returns a list of lines (possibly empty).
- */
-export function stepResultLines(result) {
-  if (!result || typeof result !== "object") return [];
-  const has = (...keys) => keys.every((k) => k in result);
-  const lines = [];
-  if (has("new", "changed")) {
-    let line = `${plural(result.new, "new transaction")}, ${formatCount(result.changed)} changed`;
-    if (result.total != null) line += ` (${formatCount(result.total)} in total)`;
-    lines.push(line);
-  } else if (has("suggested")) {
-    let line = plural(result.suggested, "suggestion");
-    if (result.skipped != null) line += `, ${formatCount(result.skipped)} skipped`;
-    if (result.considered != null) line += ` (${plural(result.considered, "transaction")} considered)`;
-    lines.push(line);
-  } else if (has("applied")) {
-    lines.push(`${plural(result.applied, "category", "categories")} applied, ${formatCount(result.skipped ?? 0)} skipped`);
-    for (const [tx, reason] of Object.entries(result.skippedTransactions || {})) {
-      lines.push(`Skipped ${tx}: ${reason}`);
-    }
-  } else if (has("snapshotId")) {
-    const parts = [];
-    if (result.transactions != null) parts.push(plural(result.transactions, "transaction"));
-    if (result.categories != null) parts.push(plural(result.categories, "category", "categories"));
-    if (result.sizeBytes != null) parts.push(formatBytes(result.sizeBytes));
-    lines.push(`Snapshot ${result.snapshotId}${parts.length ? ": " + parts.join(", ") : ""}`);
-  } else if (has("droppedSuggestions") || (has("transactions") && Object.keys(result).length <= 2)) {
-    let line = `${plural(result.transactions ?? 0, "transaction")} downloaded again`;
-    if (result.droppedSuggestions != null) line += `, ${plural(result.droppedSuggestions, "outdated suggestion")} dropped`;
-    lines.push(line);
-  } else {
-    const parts = Object.entries(result)
-      .filter(([, v]) => v == null || typeof v !== "object")
-      .map(([k, v]) => `${humanize(k).toLowerCase()}: ${v}`);
-    if (parts.length) lines.push(humanize(parts.join(", ")));
-  }
-  return lines;
 }

@@ -1,7 +1,7 @@
 // Views for the job list and the job detail panel. They read state and call actions; no fetching.
 
 import { h, badge, timeEl, durationEl } from "./dom.js";
-import { ACTIVE, TERMINAL, stepName, stepResultLines, statusText, humanize, formatCount } from "./format.js";
+import { ACTIVE, TERMINAL, statusText, humanize, formatCount } from "./format.js";
 
 export function jobLabel(job, jobTypes) {
   if (job.label) return job.label;
@@ -68,7 +68,7 @@ function progressBar(step) {
       {
         class: "progress-track" + (known ? "" : " is-indeterminate"),
         role: "progressbar",
-        "aria-label": `${stepName(step.stepType)} progress`,
+        "aria-label": `${step.label} progress`,
         "aria-valuemin": "0",
         "aria-valuemax": known ? String(total) : null,
         "aria-valuenow": known ? String(done) : null,
@@ -81,7 +81,6 @@ function progressBar(step) {
 }
 
 function stepItem(step) {
-  const lines = stepResultLines(step.result);
   return h(
     "li",
     { class: `step step-${step.status}`, "data-testid": "step", "data-step-type": step.stepType, "data-status": step.status },
@@ -89,13 +88,11 @@ function stepItem(step) {
       "div",
       { class: "step-head" },
       h("span", { class: "step-pos", "aria-hidden": "true" }, String((step.position ?? 0) + 1)),
-      h("span", { class: "step-name", "data-testid": "step-name" }, stepName(step.stepType, step.label)),
+      h("span", { class: "step-name", "data-testid": "step-name" }, step.label),
       badge(step.status, { "data-testid": "step-status" }),
     ),
     step.status === "running" ? progressBar(step) : null,
-    lines.length
-      ? h("ul", { class: "step-result", "data-testid": "step-result" }, lines.map((l) => h("li", null, l)))
-      : null,
+    step.summary ? h("ul", { class: "step-result", "data-testid": "step-result" }, h("li", null, step.summary)) : null,
     step.failureReason ? h("p", { class: "step-failure", "data-testid": "step-failure" }, step.failureReason) : null,
     step.startedAt
       ? h("p", { class: "step-times muted" }, "Started ", timeEl(step.startedAt), " · took ", durationEl(step))
@@ -109,7 +106,7 @@ function failureBox(job, steps) {
   if (job.status !== "failed" && !job.failureReason) return null;
   const failedStep = steps.find((s) => s.status === "failed");
   const reason = job.failureReason || (failedStep && failedStep.failureReason) || "The job failed without a reason.";
-  const where = failedStep ? `The step “${stepName(failedStep.stepType)}” failed: ` : job.status === "failed" ? "The job failed: " : "";
+  const where = failedStep ? `The step “${failedStep.label}” failed: ` : job.status === "failed" ? "The job failed: " : "";
   return h(
     "div",
     { class: "failure", "data-testid": "failure-reason" },
@@ -128,8 +125,8 @@ function eventItem(event, steps) {
       "span",
       { class: "event-body" },
       badge(event.status, { class: `badge badge-small badge-${event.status}` }),
-      step && !(step.label && String(event.message || "").includes(step.label))
-        ? h("span", { class: "event-step" }, stepName(step.stepType, step.label))
+      step && !String(event.message || "").includes(step.label)
+        ? h("span", { class: "event-step" }, step.label)
         : null,
       h("span", { class: "event-message" }, event.message || statusText(event.status)),
     ),
@@ -195,7 +192,8 @@ export function jobDetailView(state, actions) {
 
   const meta = job.metadata || {};
   const extras = [];
-  if (meta.fullResync) extras.push("Full resync");
+  const jt = state.jobTypes.find((t) => t.type === job.type);
+  for (const i of (jt && jt.inputs) || []) if (i.type === "boolean" && meta[i.name] === true) extras.push(i.label || i.name);
   if (meta.payeeName) extras.push(`Payee ${meta.payeeName}`);
   if (Array.isArray(meta.suggestionIds)) extras.push(`${meta.suggestionIds.length} suggestions`);
   if (job.attempt > 1 || job.nextAttemptAt) extras.push(`Attempt ${job.attempt} of ${job.maxAttempts ?? job.attempt}`);

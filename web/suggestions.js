@@ -1,7 +1,7 @@
 // View for the suggestion review: pending and approved suggestions grouped by payee.
 
 import { h, badge } from "./dom.js";
-import { ACTIVE, TERMINAL, formatMoney, formatDate, formatPercent, plural, stepResultLines } from "./format.js";
+import { ACTIVE, TERMINAL, formatMoney, formatDate, formatPercent, plural } from "./format.js";
 
 function titleCase(text) {
   return text.replace(/\b[a-z]/g, (c) => c.toUpperCase());
@@ -184,7 +184,7 @@ function applyBanner(state, actions) {
   const job = detail ? detail.job : state.jobs.find((j) => j.id === id);
   if (!job) return null;
   const steps = (detail && detail.steps) || [];
-  const lines = steps.flatMap((s) => stepResultLines(s.result));
+  const lines = steps.map((s) => s.summary).filter(Boolean);
   const failed = steps.find((s) => s.failureReason);
   const done = TERMINAL.has(job.status);
   return h(

@@ -5,12 +5,10 @@ import falcon
 
 from api import validation as v
 from api.etag import EtagMemo, make_etag, not_modified
-from api.serialize import event_dict, job_dict, step_dict
+from api.serialize import event_dict, job_dict, job_type_dict, step_dict
 from jobs.service import JobService
 from jobs.submission import JobSubmission
 from models.jobs import JOB_STATUSES
-
-BODY_FIELDS = {"budgetId", "fullResync", "suggestionId", "suggestionIds"}
 
 
 class JobTypesResource:
@@ -20,10 +18,7 @@ class JobTypesResource:
         self.jobs = jobs
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"jobTypes": [
-            {"type": t.name, "label": t.label, "steps": list(t.steps), "kind": t.kind,
-             "userStartable": t.user_startable, "maxAttempts": t.retry.attempts, "timeoutMinutes": t.timeout_minutes}
-            for t in self.jobs.registry.all()]}
+        resp.media = {"jobTypes": [job_type_dict(t) for t in self.jobs.registry.all()]}
 
 
 def list_etag(pairs: list[tuple], next_cursor: object) -> str:
@@ -85,13 +80,8 @@ class JobResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
         body = v.read_json(req)
-        v.only_fields(body, BODY_FIELDS)
-        created = self.submission.submit(
-            ref, budget_id=v.string(body, "budgetId", max_length=64),
-            full_resync=v.boolean(body, "fullResync"),
-            suggestion_id=v.string(body, "suggestionId", required=False, max_length=64),
-            suggestion_ids=v.string_list(body, "suggestionIds") if "suggestionIds" in body else None,
-            idempotency_key=req.get_header("Idempotency-Key"), raw_body=body)
+        values = v.job_inputs(body, self.submission.job_type(ref).inputs)
+        created = self.submission.submit(ref, values, idempotency_key=req.get_header("Idempotency-Key"), raw_body=body)
         media = {"job": job_dict(created.job, self.jobs.registry), "steps": [step_dict(s) for s in created.steps]}
         if created.created or created.replayed:
             resp.status = falcon.HTTP_201

@@ -130,7 +130,7 @@ def test_failing_step_fails_the_job_and_cancels_later_steps(stack):
     assert job["failureReason"] == "Bank feed unavailable"
     assert step_summary(detail) == [("sync", "failed"), ("suggestions", "canceled")]
     later = detail["steps"][1]
-    assert later["startedAt"] is None and "'Sync' failed" in later["failureReason"]
+    assert later["startedAt"] is None and "'Sync transactions' failed" in later["failureReason"]
     assert "Traceback" not in str(detail)
 
 

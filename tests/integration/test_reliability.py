@@ -92,7 +92,7 @@ def test_apply_is_not_applied_twice_after_a_kill(stack_factory):
     assert detail["steps"][0]["result"]["applied"] == len(ids)  # the apply step was not run again
     applied = stack.api("GET", f"/api/suggestions?budgetId={budget}&status=applied").json()["suggestions"]
     assert sorted(s["id"] for s in applied) == sorted(ids)
-    starts = [e for e in detail["events"] if e["message"] == "Step 'Apply' started"]
+    starts = [e for e in detail["events"] if e["message"] == "Step 'Apply suggestions' started"]
     assert len(starts) == 1
 
 

@@ -94,6 +94,19 @@ def test_job_types_lists_the_eight_types(client):
         (t.name, t.label, list(t.steps), t.kind) for t in DEFAULT_TYPES]
 
 
+def test_job_types_declare_their_inputs_and_step_labels(client):
+    types = {t["type"]: t for t in client.simulate_get("/api/job-types").json["jobTypes"]}
+    sync_and_suggest = types["sync_and_suggest"]
+    assert sync_and_suggest["primary"] is True
+    assert sync_and_suggest["stepLabels"] == ["Sync transactions", "Generate suggestions"]
+    assert sync_and_suggest["inputs"] == [
+        {"name": "budgetId", "type": "string", "required": True, "default": None, "label": "Budget"},
+        {"name": "fullResync", "type": "boolean", "required": False, "default": False, "label": "Full resync"}]
+    assert [i["name"] for i in types["suggestions_apply"]["inputs"]] == ["budgetId", "suggestionIds"]
+    assert [t for t, jt in types.items() if jt["primary"]] == ["sync_and_suggest"]
+    assert types["scheduled_sync_and_suggest"]["inputs"] == []
+
+
 # ------------------------------------------------------------------ creating jobs
 def kind_body(kind, suggestions, client):
     body = {"budgetId": "demo"}
@@ -130,6 +143,29 @@ def test_job_metadata_carries_the_request_options(client, suggestions):
     retry = post_job(client, "suggestions-retry", {"budgetId": "demo", "suggestionId": suggestions[0]["id"]})
     assert retry.json["job"]["metadata"]["suggestionId"] == suggestions[0]["id"]
     assert retry.json["job"]["metadata"]["payeeName"] == suggestions[0]["payeeName"]
+
+
+def test_retries_of_one_payee_group_share_a_job_and_other_groups_get_their_own(client, suggestions):
+    by_payee = {}
+    for s in suggestions:
+        by_payee.setdefault(s["payeeKey"], []).append(s["id"])
+    groups = list(by_payee.values())
+    assert len(groups) >= 2
+    first = post_job(client, "suggestions-retry", {"budgetId": "demo", "suggestionId": groups[0][0]})
+    same = post_job(client, "suggestions-retry", {"budgetId": "demo", "suggestionId": groups[0][-1]})
+    other = post_job(client, "suggestions-retry", {"budgetId": "demo", "suggestionId": groups[1][0]})
+    assert (first.status_code, same.status_code, other.status_code) == (201, 200, 201)
+    assert same.json["job"]["id"] == first.json["job"]["id"] != other.json["job"]["id"]
+
+
+@pytest.mark.parametrize("kind,field,value", [
+    ("budget-sync", "fullResync", True),
+    ("snapshot-create", "suggestionIds", ["x"]),
+    ("sync-and-suggest", "suggestionId", "x"),
+])
+def test_a_field_another_kind_takes_is_unknown_to_this_one(client, kind, field, value):
+    error_of(post_job(client, kind, {"budgetId": "demo", field: value}), 422, field=field, code="unknown_field")
+    assert Job.select().count() == 0
 
 
 def test_a_second_request_while_active_returns_the_same_job(client):
@@ -311,7 +347,8 @@ def test_detail_has_job_steps_and_events(client, orchestrator):
     assert body["job"]["status"] == "succeeded" and body["job"]["label"] == "Sync Budget"
     assert body["job"]["startedAt"] and body["job"]["completedAt"]
     (step,) = body["steps"]
-    assert step["status"] == "succeeded" and step["label"] == "Sync" and step["result"]["new"] > 0
+    assert step["status"] == "succeeded" and step["label"] == "Sync transactions" and step["result"]["new"] > 0
+    assert step["summary"] == f"{step['result']['new']:,} new transactions, 0 changed ({step['result']['total']:,} in total)"
     assert [e["status"] for e in body["events"]] == ["queued", "running", "running", "succeeded", "succeeded"]
     assert body["events"][0]["message"] == "Sync Budget queued by a user"
     assert all(e["jobId"] == job_id for e in body["events"])
@@ -324,7 +361,8 @@ def test_a_failed_job_shows_its_reason_over_http(client, orchestrator):
     body = client.simulate_get(f"/api/jobs/{job_id}").json
     assert (body["job"]["status"], body["job"]["failureReason"]) == ("failed", "Bank feed down")
     assert [(s["status"], s["failureReason"]) for s in body["steps"]] == [
-        ("failed", "Bank feed down"), ("canceled", "Canceled because step 'Sync' failed")]
+        ("failed", "Bank feed down"), ("canceled", "Canceled because step 'Sync transactions' failed")]
+    assert [s["summary"] for s in body["steps"]] == [None, None]
 
 
 # ------------------------------------------------------------------ ETags

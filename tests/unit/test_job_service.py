@@ -351,7 +351,7 @@ def test_fail_marks_the_step_failed_and_cancels_later_steps_naming_it(svc):
     apply_step, sync_step = steps_of(job_id)
     assert (apply_step.status, apply_step.failure_reason) == ("failed", "Bank feed down")
     assert sync_step.status == "canceled"
-    assert sync_step.failure_reason == "Canceled because step 'Apply' failed"
+    assert sync_step.failure_reason == "Canceled because step 'Apply suggestions' failed"
     assert sync_step.started_at is None and sync_step.completed_at is None
 
 

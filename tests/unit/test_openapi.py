@@ -140,6 +140,38 @@ def test_every_job_kind_is_in_the_document(doc, services):
     assert set(kind_param["schema"]["enum"]) == {t.kind for t in services.registry.all() if t.kind}
 
 
+def request_schemas(doc):
+    """kind -> the request body schema of POST /api/jobs/{kind} (each one titled after its kind)."""
+    body = doc["paths"][job_create_path(doc)]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schemas = [resolve(doc, option["$ref"]) for option in body["anyOf"]]
+    return {schema["title"].rsplit("/", 1)[1]: schema for schema in schemas}
+
+
+def test_every_job_kind_has_a_request_schema_made_from_its_inputs(doc, services):
+    schemas = request_schemas(doc)
+    assert set(schemas) == {t.kind for t in services.registry.all() if t.kind}
+    for t in services.registry.all():
+        if t.kind:
+            schema = schemas[t.kind]
+            assert list(schema["properties"]) == [i.name for i in t.inputs]
+            assert schema["required"] == [i.name for i in t.inputs if i.required]
+            assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("kind,body,valid", [
+    ("budget-sync", {"budgetId": "demo"}, True),
+    ("budget-sync", {"budgetId": "demo", "fullResync": True}, False),
+    ("sync-and-suggest", {"budgetId": "demo", "fullResync": True}, True),
+    ("sync-and-suggest", {"budgetId": "demo", "fullResync": "yes"}, False),
+    ("suggestions-retry", {"budgetId": "demo"}, False),
+    ("suggestions-retry", {"budgetId": "demo", "suggestionId": "s-1"}, True),
+    ("suggestions-apply", {"budgetId": "demo", "suggestionIds": []}, False),
+    ("suggestions-apply", {"budgetId": "demo", "suggestionIds": ["s-1"]}, True),
+])
+def test_a_request_schema_accepts_what_the_api_accepts_for_that_kind(doc, kind, body, valid):
+    assert OAS31Validator(request_schemas(doc)[kind]).is_valid(body) is valid
+
+
 def job_create_path(doc):
     (path,) = [p for p, item in doc["paths"].items() if p.startswith("/api/jobs/{") and p.count("/") == 3
                and "post" in item]

@@ -77,7 +77,7 @@ def test_a_job_runs_its_steps_in_order_to_succeeded(services, orchestrator):
     assert sync_step.completed_at <= suggest_step.started_at
     assert job.started_at <= sync_step.started_at and suggest_step.completed_at <= job.completed_at
     assert messages(job_id)[-1] == "Succeeded"
-    assert any(m.startswith("Step 'Sync' succeeded: ") and "new transaction" in m for m in messages(job_id))
+    assert any(m.startswith("Step 'Sync transactions' succeeded: ") and "new transaction" in m for m in messages(job_id))
 
 
 def test_steps_run_in_position_order(services):
@@ -140,10 +140,10 @@ def test_a_failing_first_step_fails_the_job_and_cancels_later_steps(services, or
     sync_step, suggest_step = steps_of(job_id)
     assert (sync_step.status, sync_step.failure_reason) == ("failed", "Bank feed down")
     assert suggest_step.status == "canceled"
-    assert suggest_step.failure_reason == "Canceled because step 'Sync' failed"
+    assert suggest_step.failure_reason == "Canceled because step 'Sync transactions' failed"
     assert suggest_step.started_at is None
-    assert "Step 'Sync' failed: Bank feed down" in messages(job_id)
-    assert "Step 'Suggestions' started" not in messages(job_id)
+    assert "Step 'Sync transactions' failed: Bank feed down" in messages(job_id)
+    assert "Step 'Generate suggestions' started" not in messages(job_id)
     assert messages(job_id)[-1] == "Failed: Bank feed down"
 
 

@@ -1,11 +1,13 @@
-"""The registry of job types: labels, steps, kinds, retry policies and time limits."""
+"""The registry of job types: labels, inputs, steps, kinds, retry policies and time limits; the step types."""
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from jobs.registry import SCHEDULED_RETRY, JobType, RetryPolicy, UnknownJobType, default_registry
+from jobs.inputs import BUDGET_ID, JobInput
+from jobs.registry import (SCHEDULED_RETRY, STEP_TYPES, JobType, RetryPolicy, UnknownJobType, default_registry,
+                           step_label, step_summary)
 
 TABLE = [
     ("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
@@ -115,3 +117,59 @@ def test_with_retry_base_scales_every_type():
     assert registry.get("budget_sync").retry.base_seconds == 0.1
     assert registry.get("scheduled_sync_and_suggest").retry.fixed_delays[0] == pytest.approx(0.1)
     assert default_registry().with_retry_base(None).get("budget_sync").retry.base_seconds == 5.0
+
+
+# ------------------------------------------------------------------ inputs and step declarations
+def test_every_startable_type_takes_the_budget_first_and_declares_its_other_inputs():
+    inputs = {t.kind: [(i.name, i.type, i.required) for i in t.inputs] for t in default_registry().all() if t.kind}
+    assert all(names[0] == ("budgetId", "string", True) for names in inputs.values())
+    assert inputs["sync-and-suggest"][1:] == [("fullResync", "boolean", False)]
+    assert inputs["suggestions-retry"][1:] == [("suggestionId", "string", True)]
+    assert inputs["suggestions-apply"][1:] == [("suggestionIds", "ids", True)]
+    assert [k for k, names in inputs.items() if len(names) > 1] == [
+        "sync-and-suggest", "suggestions-retry", "suggestions-apply"]
+
+
+def test_a_type_made_of_existing_steps_is_one_entry_with_the_budget_as_its_input():
+    noop = JobType("noop", "No-op", ("sync",), "noop")
+    assert [i.name for i in noop.inputs] == ["budgetId"] and not noop.primary
+    assert noop.input("budgetId") is BUDGET_ID and noop.input("fullResync") is None
+
+
+def test_an_input_of_an_unknown_type_is_refused():
+    with pytest.raises(ValueError, match="type"):
+        JobInput("when", "date")
+
+
+def test_every_step_of_every_type_is_declared_with_a_label():
+    declared = {s.name for s in STEP_TYPES}
+    assert {step for t in default_registry().all() for step in t.steps} <= declared
+    assert [step_label(s) for s in ("sync", "suggestions", "apply", "snapshot", "redownload")] == [
+        "Sync transactions", "Generate suggestions", "Apply suggestions", "Create snapshot", "Re-download budget"]
+    assert step_label("noop") == "noop"
+
+
+@pytest.mark.parametrize("step,result,sentence", [
+    ("sync", {"new": 3, "changed": 1, "total": 1234, "full": False}, "3 new transactions, 1 changed (1,234 in total)"),
+    ("sync", {"new": 1, "changed": 0}, "1 new transaction, 0 changed"),
+    ("suggestions", {"suggested": 12, "skipped": 2, "considered": 14},
+     "12 suggestions, 2 skipped (14 transactions considered)"),
+    ("suggestions", {"suggested": 1, "skipped": 0}, "1 suggestion, 0 skipped"),
+    ("apply", {"applied": 1, "skipped": 0, "skippedTransactions": {}}, "1 category applied, 0 skipped"),
+    ("apply", {"applied": 5, "skipped": 3, "skippedTransactions": {
+        "t1": "deleted on the server", "t2": "already categorized on the server", "t3": "deleted on the server"}},
+     "5 categories applied, 3 skipped: 2 deleted on the server, 1 already categorized on the server"),
+    ("snapshot", {"snapshotId": "s-1", "transactions": 120, "categories": 14, "sizeBytes": 49152},
+     "Snapshot s-1: 120 transactions, 14 categories, 48.0 KB"),
+    ("redownload", {"transactions": 120, "droppedSuggestions": 1},
+     "120 transactions downloaded again, 1 outdated suggestion dropped"),
+    ("noop", {"done": True, "count": 2, "nested": {"x": 1}}, "Done: true, count: 2"),
+    ("sync", {"unexpected": "shape"}, "Unexpected: shape"),
+])
+def test_each_step_result_reads_as_one_sentence(step, result, sentence):
+    assert step_summary(step, result) == sentence
+
+
+@pytest.mark.parametrize("result", [None, {}, "not a result"])
+def test_a_step_without_a_result_has_no_summary(result):
+    assert step_summary("sync", result) is None

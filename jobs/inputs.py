@@ -1,0 +1,84 @@
+"""What a job type takes in its POST /api/jobs/{kind} body, and the domain checks attached to it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from suggestions.service import SuggestionService
+
+INPUT_TYPES = ("string", "boolean", "ids")  # ids: a non-empty list of distinct non-empty strings
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What a checked input adds to the job: metadata keys and a part of its dedup key."""
+
+    metadata: dict = field(default_factory=dict)
+    dedup_key: str = ""
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What an input's domain check may consult: the job's budget and the services that know its data."""
+
+    budget_id: str
+    suggestions: "SuggestionService"
+
+
+InputCheck = Callable[[CheckContext, Any], Derived]
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """One field of a job request: name, type, whether required, and the check that turns it into metadata."""
+
+    name: str
+    type: str
+    required: bool = False
+    default: Any = None
+    label: str = ""  # how the Job Center names an option it offers ("Full resync")
+    description: str = ""
+    max_length: int = 64  # for strings
+    check: Optional[InputCheck] = None  # a domain check; without one the value is kept as metadata[name]
+    in_metadata: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type not in INPUT_TYPES:
+            raise ValueError(f"input {self.name!r}: type must be one of {', '.join(INPUT_TYPES)}")
+
+    def derive(self, ctx: CheckContext, value: Any) -> Derived:
+        """The metadata and dedup key this input's value gives the job (after its domain check)."""
+        if value is None or not self.in_metadata:
+            return Derived()
+        if self.check is not None:
+            return self.check(ctx, value)
+        return Derived({self.name: value})
+
+
+def suggestion_of_budget(ctx: CheckContext, suggestion_id: str) -> Derived:
+    """A suggestion of this budget: the job remembers its payee group and runs once per group at a time."""
+    s = ctx.suggestions.get_or_none(suggestion_id)
+    if s is None or s.budget_id != ctx.budget_id:
+        raise ValidationFailed(f"Unknown suggestion id {suggestion_id!r} for this budget.",
+                               field="suggestionId", code="unknown_suggestion")
+    return Derived({"suggestionId": s.id, "payeeKey": s.payee_key, "payeeName": s.payee_name},
+                   dedup_key=s.payee_key[:128])
+
+
+def approved_suggestions(ctx: CheckContext, suggestion_ids: list[str]) -> Derived:
+    """Suggestions of this budget that are all approved."""
+    ctx.suggestions.check_approved(ctx.budget_id, suggestion_ids)
+    return Derived({"suggestionIds": suggestion_ids})
+
+
+BUDGET_ID = JobInput("budgetId", "string", required=True, label="Budget", in_metadata=False,
+                     description="the budget the job works on")
+FULL_RESYNC = JobInput("fullResync", "boolean", default=False, label="Full resync",
+                       description="download the whole budget again instead of the latest changes")
+SUGGESTION_ID = JobInput("suggestionId", "string", required=True, label="Suggestion", check=suggestion_of_budget,
+                         description="one suggestion of the payee group to suggest again")
+SUGGESTION_IDS = JobInput("suggestionIds", "ids", required=True, label="Approved suggestions",
+                          check=approved_suggestions, description="approved suggestion ids to write to the budget")
