@@ -1,7 +1,7 @@
 """Test-only fault injection: a connector wrapper that makes chosen methods fail or take long.
 
-It exists only when BA_FAULTS_DIR is set (the integration tests and the benchmark set it); nothing in
-the public API reaches it. `<BA_FAULTS_DIR>/<budget id>.json` (see `write_faults`) holds
+It exists only when BA_FAULTS_DIR is set (tests set it); nothing in the public API reaches it.
+`<BA_FAULTS_DIR>/<budget id>.json` (see `write_faults`) holds
 `{"failOn": {method: message}, "delayOn": {method: seconds}}`, read each time a connector is opened:
 - `failOn`: the method raises ConnectorError(message). A message written `transient:N:text` fails
   transiently (retryable) on the first N calls only, counted across processes in

@@ -38,9 +38,9 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 class Config:
     """Everything the web and worker processes take from the environment.
 
-    Two settings exist for tests and the benchmark only: `BA_PLUGINS` (comma-separated modules whose
-    `register(registry, runners)` adds job types, see wiring/plugins.py) and `BA_FAULTS_DIR` (a folder of
-    per-budget fault files that make connectors fail or slow down, see budget/faults.py).
+    `BA_PLUGINS` names modules (comma-separated) whose `register(registry, runners)` adds job types
+    (wiring/plugins.py; the benchmark's no-op job is one). `BA_FAULTS_DIR` is for tests only: a folder
+    of per-budget fault files that make connectors fail or slow down (budget/faults.py).
     """
 
     data_dir: Path
