@@ -80,7 +80,7 @@ class Stack:
             raise AssertionError(f"web exited with {self.web.returncode}:\n{self.logs()}")
         try:
             return self.http.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting under load
             return False
 
     def api(self, method: str, path: str, json: Any = None, headers: Optional[dict] = None) -> requests.Response:
