@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 venv: $(VENV)/.installed
 
 migrate: venv
-	$(BIN)/python -m core.manage migrate
+	$(BIN)/python -m wiring.manage migrate
 
 run: migrate
 	@echo "budget-assist: open http://$${HOST:-127.0.0.1}:$(PORT)/ (Ctrl-C stops web and worker)"

@@ -14,9 +14,9 @@ from api.resources.budgets import BudgetsResource, HealthResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
 from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionReviewResource, SuggestionsResource
 from core.config import Config
-from core.wiring import Services
 from jobs.submission import JobSubmission
 from models.db import change_marker
+from wiring.services import Services
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -57,8 +57,8 @@ def create_app(services: Services) -> falcon.App:
 
 def get_app(config: Optional[Config] = None) -> falcon.App:
     """The app for this process's environment: migrates, seeds the demo budget, enqueues through Huey."""
-    import tasks
+    from wiring.process import process  # reads the environment and opens the queue: only when serving
 
-    if config is not None and config != tasks.config:
-        raise ValueError("get_app() reads its configuration from the environment, as tasks.py does")
-    return create_app(tasks.services())
+    if config is not None and config != process.config:
+        raise ValueError("get_app() reads its configuration from the environment, as the worker does")
+    return create_app(process.services())

@@ -102,12 +102,7 @@ PATHS = {
                 "budgets": {"type": "array", "items": _ref("Budget")}, "warning": {"type": "string"}}}, "Budgets")}},
         "post": {"summary": "Add a demo budget with its own data", "requestBody": {"required": True, "content": {
             "application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "connector": {"const": "demo"},
-                "failOn": {"type": "object", "additionalProperties": {"type": "string"},
-                           "description": "simulation: connector method -> failure message "
-                                          "('transient:N:text' fails retryably the first N calls)"},
-                "delayOn": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
-                            "description": "simulation: connector method -> seconds it takes"}}}}}},
+                "name": {"type": "string"}, "connector": {"const": "demo"}}}}}},
             "responses": {"201": _json({"type": "object", "required": ["budget"],
                                         "properties": {"budget": _ref("Budget")}}, "Created"), **_errors(400, 413, 422)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {

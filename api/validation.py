@@ -101,30 +101,6 @@ _INPUT_READERS: dict[str, Callable[[dict, JobInput], Any]] = {
     "string": _read_string, "boolean": _read_boolean, "ids": _read_ids}
 
 
-def string_map(body: dict, name: str) -> Optional[dict[str, str]]:
-    """An optional object of string to string."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ValidationFailed(f"{name} must be an object of strings.", field=name, code="invalid_type")
-    return value
-
-
-def seconds_map(body: dict, name: str, maximum: float = 3600.0) -> Optional[dict[str, float]]:
-    """An optional object of string to a number of seconds within [0, maximum]."""
-    value = body.get(name)
-    if value is None:
-        return None
-    ok = isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= maximum
-        for k, x in value.items())
-    if not ok:
-        raise ValidationFailed(f"{name} must be an object of seconds between 0 and {maximum:g}.", field=name,
-                               code="invalid_type")
-    return {k: float(x) for k, x in value.items()}
-
-
 def query_int(req: falcon.Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high]."""
     raw = req.get_param(name)

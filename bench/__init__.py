@@ -1,2 +1,2 @@
-"""Benchmarks: `python -m bench [--quick] [--json FILE]` measures the speed targets of issue 7 side by side
-with their anchors in one run. Prints figures; asserts nothing."""
+"""Benchmarks: `python -m bench [--quick] [--json FILE]` measures each speed target beside its anchor in one
+run. Prints figures; asserts nothing. Not installed with the product."""

@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--json FILE]`: the speed targets of issue 7, each beside its anchor, in one run.
+"""`python -m bench [--quick] [--json FILE]`: the speed targets, each beside its anchor, in one run.
 
 Every figure starts real processes (gunicorn, huey_consumer with the Procfile's flags) on its own temp
 DATA_DIR. Prints a table and, with --json, writes one object per key:

@@ -1,12 +1,14 @@
-"""One function per figure of issue 7; each starts its own processes on its own temp DATA_DIR."""
+"""One function per benchmark figure; each starts its own processes on its own temp DATA_DIR.
+
+Processes run the Procfile's commands with BA_PLUGINS=bench.noop_tasks (the `bench_noop` job type);
+work measured inside one process runs as a probe module, `python -m bench.probe_<name>`.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import random
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -17,9 +19,7 @@ from typing import Any, Optional
 from bench import load, procs
 from bench.seed import seed
 
-NOOP_WORKER = "bench.noop_tasks.huey"
 RAW_WORKER = "bench.raw_huey.huey"
-WEB_FACTORY = "bench.web_app:get_app()"
 HELLO_FACTORY = "bench.hello_app:get_app()"
 
 
@@ -120,15 +120,6 @@ def _get(base: str, path: str) -> tuple[int, Any, dict]:
         return r.status, r.headers, json.loads(r.read())
 
 
-def _run_py(data_dir: Path, code: str, timeout: float = 600) -> str:
-    """Run Python code in a child process with DATA_DIR set (tasks.py reads its configuration at import)."""
-    out = subprocess.run([sys.executable, "-c", code], cwd=procs.ROOT, env=procs.base_env(data_dir),
-                         capture_output=True, text=True, timeout=timeout)
-    if out.returncode != 0:
-        raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
-    return out.stdout
-
-
 # ------------------------------------------------------------------ idle start + idle CPU
 def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
     """idle_start_p95_ms (Procfile flags vs Huey's default poll flags) and idle_worker_cpu_pct, concurrently."""
@@ -140,13 +131,13 @@ def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
         stacks = {}
         for name, default_poll in (("ours", False), ("anchor", True)):
             d = tmp / f"idle-{name}"
-            web, base = procs.start_web(f"web-{name}", WEB_FACTORY, d)
+            web, base = procs.start_web(f"web-{name}", d)
             started.append(web)
-            worker = procs.start_worker(f"worker-{name}", NOOP_WORKER, d, default_poll=default_poll)
+            worker = procs.start_worker(f"worker-{name}", d, default_poll=default_poll)
             started.append(worker)
             stacks[name] = (d, base, worker)
         cpu_dir = tmp / "idle-cpu"
-        cpu_worker = procs.start_worker("worker-idle-cpu", NOOP_WORKER, cpu_dir)
+        cpu_worker = procs.start_worker("worker-idle-cpu", cpu_dir)
         started.append(cpu_worker)
         for _, _, worker in stacks.values():
             procs.wait_log(worker, "worker ready on")
@@ -203,7 +194,7 @@ def idle(tmp: Path, sizes: Sizes) -> list[Figure]:
 
 
 # ------------------------------------------------------------------ throughput
-def _drain(data_dir: Path, worker_module: str, queue_name: str, n: int, jobs: bool) -> dict:
+def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int, jobs: bool) -> dict:
     """Start a worker on a queue holding n tasks; time from its first dequeue to the last one done."""
     qconn = _db(data_dir, "queue.db")
 
@@ -211,7 +202,7 @@ def _drain(data_dir: Path, worker_module: str, queue_name: str, n: int, jobs: bo
         return qconn.execute("select count(*) from task where queue=?", (queue_name,)).fetchone()[0]
 
     assert queued() == n, f"expected {n} queued tasks, found {queued()}"
-    worker = procs.start_worker(f"drain-{queue_name}", worker_module, data_dir)
+    worker = procs.start_worker(f"drain-{queue_name}", data_dir, module=worker_module)
     try:
         t_first = None
         deadline = time.monotonic() + 600
@@ -259,17 +250,12 @@ def throughput(tmp: Path, sizes: Sizes) -> Figure:
     n = sizes.throughput_jobs
     ours_dir, raw_dir = tmp / "tp-ours", tmp / "tp-raw"
     t = time.perf_counter()
-    _run_py(ours_dir, "import bench.noop_tasks, tasks\n"
-                      "s = tasks.services()\n"
-                      f"for i in range({n}):\n"
-                      "    s.jobs.create('bench_noop', f'tp{i}')\n")
+    procs.run_probe(ours_dir, "bench.probe_create", n)
     create_s = time.perf_counter() - t
-    ours = _drain(ours_dir, NOOP_WORKER, "budget-assist", n, jobs=True)
+    ours = _drain(ours_dir, None, "budget-assist", n, jobs=True)
     raws = []
     for _ in range(sizes.throughput_anchor_runs):  # the anchor drains in well under a second: median of runs
-        _run_py(raw_dir, "from bench.raw_huey import noop\n"
-                         f"for i in range({n}):\n"
-                         "    noop()\n")
+        procs.run_probe(raw_dir, "bench.raw_huey", n)
         raws.append(_drain(raw_dir, RAW_WORKER, "bench-raw", n, jobs=False))
     raw = sorted(raws, key=lambda r: r["per_s"])[len(raws) // 2]
     f.ours, f.anchor = ours["per_s"], raw["per_s"]
@@ -280,72 +266,14 @@ def throughput(tmp: Path, sizes: Sizes) -> Figure:
 
 
 # ------------------------------------------------------------------ commits per job
-COMMITS_CODE = r"""
-import json, sys
-import bench.noop_tasks as nt
-import tasks
-from models.db import database
-
-counts = {}
-state = {}
-
-def tracer(name):
-    counts.setdefault(name, {"transactions": 0, "autocommit_writes": 0, "lock_only": 0, "statements": []})
-    def cb(sql):
-        s = sql.strip().upper()
-        st = state.setdefault(name, {"in_tx": False, "wrote": False, "locked": False})
-        if s.startswith("BEGIN"):
-            st.update(in_tx=True, wrote=False, locked=("IMMEDIATE" in s or "EXCLUSIVE" in s))
-        elif s.startswith("COMMIT") or s.startswith("END"):
-            if st["wrote"]:
-                counts[name]["transactions"] += 1
-            elif st["locked"]:
-                counts[name]["lock_only"] += 1  # took the write lock, wrote nothing (no WAL frames)
-            st["in_tx"] = False
-        elif s.startswith("ROLLBACK"):
-            st["in_tx"] = False
-        elif s.split(" ", 1)[0] in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
-            if st["in_tx"]:
-                st["wrote"] = True
-            else:
-                counts[name]["autocommit_writes"] += 1
-        if RECORD[0]:
-            counts[name]["statements"].append(s[:60])
-    return cb
-
-RECORD = [False]
-s = tasks.services()
-db = database.obj
-original = db._add_conn_hooks
-def hooked(conn):
-    original(conn)
-    conn.set_trace_callback(tracer("app.db"))
-db._add_conn_hooks = hooked
-database.close()
-huey = tasks.huey
-huey.storage.conn.set_trace_callback(tracer("queue.db"))
-N = int(sys.argv[1])
-for i in range(N):
-    RECORD[0] = i == 0
-    with database.connection_context():
-        s.jobs.create("bench_noop", f"commits{i}")
-    task = huey.dequeue()   # what the consumer does: a dequeue transaction, then execute
-    huey.execute(task)
-print(json.dumps({"jobs": N, "counts": counts}))
-"""
-
-
 def commits(tmp: Path, sizes: Sizes) -> Figure:
     """commits_per_job: SQLite write transactions (app.db + queue.db) of one job lifecycle, traced in-process."""
     f = Figure("commits_per_job", "SQLite write transactions per job, create to succeeded, app.db + queue.db",
                "commits", ("<=", 6.0))
     d = tmp / "commits"
     procs.migrate(d)
-    out = subprocess.run([sys.executable, "-c", COMMITS_CODE, str(sizes.commit_jobs)], cwd=procs.ROOT,
-                         env=procs.base_env(d), capture_output=True, text=True, timeout=120)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out = procs.run_probe(d, "bench.probe_commits", sizes.commit_jobs, timeout=120)
+    result = json.loads(out.strip().splitlines()[-1])
     n = result["jobs"]
     per_file = {name: (c["transactions"] + c["autocommit_writes"]) / n for name, c in result["counts"].items()}
     f.ours = f.value = sum(per_file.values())
@@ -374,9 +302,9 @@ def http_create(tmp: Path, sizes: Sizes) -> Figure:
     started = []
     ours_runs, anchor_runs = [], []
     try:
-        web, base = procs.start_web("web-http", WEB_FACTORY, d)
+        web, base = procs.start_web("web-http", d)
         started.append(web)
-        hello, hello_base = procs.start_web("web-hello", HELLO_FACTORY, tmp / "hello", health_path="/hello")
+        hello, hello_base = procs.start_web("web-hello", tmp / "hello", factory=HELLO_FACTORY, health_path="/hello")
         started.append(hello)
         warm = min(2.0, sizes.http_seconds)
         load.throughput(base, "/api/jobs/bench-noop", warm, budgets=sizes.http_budgets, prefix=prefixes[0])
@@ -419,9 +347,10 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
     purge_s.detail["jobs_in_db"] = seeded.total_jobs
     started = []
     try:
-        web, base = procs.start_web("web-polls", WEB_FACTORY, d)
+        web, base = procs.start_web("web-polls", d)
         started.append(web)
-        hello, hello_base = procs.start_web("web-hello-polls", HELLO_FACTORY, tmp / "hello2", health_path="/hello")
+        hello, hello_base = procs.start_web("web-hello-polls", tmp / "hello2", factory=HELLO_FACTORY,
+                                            health_path="/hello")
         started.append(hello)
         rng = random.Random(3)
         targets: list[tuple[str, str]] = []
@@ -472,16 +401,7 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
         during_dir.mkdir(parents=True, exist_ok=True)
         client, stop_file, out_file = load.start_latency_until(base, targets, during_dir)
         time.sleep(0.5)
-        code = ("import json, time\n"
-                "from core.config import Config\n"
-                "from models.db import open_database, database\n"
-                "from jobs.retention import purge_old_jobs\n"
-                "c = Config.from_env()\n"
-                "open_database(c.database_url)\n"
-                "with database.connection_context():\n"
-                "    t = time.perf_counter(); n = purge_old_jobs(c.job_retention_days)\n"
-                "    print(json.dumps([n, time.perf_counter() - t]))\n")
-        out = _run_py(d, code, timeout=1800)
+        out = procs.run_probe(d, "bench.probe_purge", timeout=1800)
         stop_file.touch()
         client.wait(60)
         during = json.loads(out_file.read_text())
@@ -514,7 +434,7 @@ def suggest(tmp: Path, sizes: Sizes) -> Figure:
     n_targets, n_history = sizes.suggest
     f = Figure("suggest_10k_s", f"suggestions for {n_targets} uncategorized vs {n_history} categorized transactions",
                "s", ("<=", 3.0))
-    out = _run_py(tmp, f"from bench.suggest_scale import measure_suggest\nprint(measure_suggest({n_targets}, {n_history}))")
+    out = procs.run_probe(tmp, "bench.suggest_scale", n_targets, n_history)
     f.ours = f.value = float(out.strip().splitlines()[-1])
     f.detail = {"line": out.strip().splitlines()[0]}
     return f

@@ -1,12 +1,12 @@
-"""The product's Huey instance with one extra job type that only the benchmark registers: `bench_noop`.
+"""The benchmark's plugin: one job type, `bench_noop`, whose one step does nothing.
 
-Worker: `huey_consumer bench.noop_tasks.huey <the Procfile's worker flags>`.
+Loaded by web and worker alike through `BA_PLUGINS=bench.noop_tasks` (bench/procs.py sets it), the same
+way any plugin adds a job type (wiring/plugins.py).
 """
 from __future__ import annotations
 
-import tasks
-from jobs.registry import JobType
-from jobs.steps import StepContext, StepOutcome
+from jobs.registry import JobRegistry, JobType
+from jobs.steps import StepContext, StepOutcome, StepRunners
 
 NOOP = JobType("bench_noop", "Bench no-op", ("noop",), "bench-noop")
 
@@ -16,6 +16,7 @@ def run_noop(ctx: StepContext) -> StepOutcome:
     return StepOutcome({}, "")
 
 
-tasks.register_job_type(NOOP, run_noop)
-
-huey = tasks.huey
+def register(registry: JobRegistry, runners: StepRunners) -> None:
+    """Add the bench_noop job type and its step runner."""
+    registry.register(NOOP)
+    runners["noop"] = run_noop

@@ -1,51 +1,28 @@
-"""Real processes for the benchmark: gunicorn and huey_consumer with the Procfile's flags on a temp DATA_DIR."""
+"""Real processes for the benchmark: gunicorn and huey_consumer with the Procfile's flags on a temp DATA_DIR.
+
+Ports, the Procfile reader, polling and process start/stop come from testkit/procs.py, shared with the tests.
+"""
 from __future__ import annotations
 
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
-ROOT = Path(__file__).resolve().parents[1]
+from testkit.procs import ROOT, free_port, procfile, spawn, stop, wait_until
+
+__all__ = ["ROOT", "Proc", "base_env", "cpu_seconds", "migrate", "run_probe", "start_web", "start_worker",
+           "wait_log", "wait_until", "web_command", "worker_flags"]
+
 BIN = Path(sys.executable).parent
+NOOP_PLUGIN = "bench.noop_tasks"
 # Huey's idle-poll flags; the "default flags" anchor drops them (Huey then polls 0.1 s -> 10 s by 1.15x).
 POLL_FLAGS = {"-d", "--delay", "-m", "--max-delay", "-b", "--backoff"}
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile() -> dict[str, str]:
-    """The Procfile's process types and commands."""
-    commands = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if ":" in line and not line.lstrip().startswith("#"):
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, message: str = "") -> Any:
-    """Poll `predicate` until it returns something truthy; TimeoutError once `timeout` seconds passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {message or predicate}")
-        time.sleep(interval)
 
 
 def worker_flags(default_poll: bool = False) -> list[str]:
@@ -67,14 +44,22 @@ def worker_flags(default_poll: bool = False) -> list[str]:
     return kept
 
 
-def web_command(factory: str) -> str:
-    """The Procfile web line serving `factory` instead of the product's app."""
+def worker_module() -> str:
+    """The Huey instance the Procfile's worker line runs (e.g. wiring.process.huey)."""
+    return shlex.split(procfile()["worker"])[1]
+
+
+def web_command(factory: Optional[str] = None) -> str:
+    """The Procfile web line, serving `factory` instead of the product's app when given."""
+    if factory is None:
+        return procfile()["web"]
     return re.sub(r"'[^']*get_app\(\)'", f"'{factory}'", procfile()["web"], count=1)
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of every bench process: SQLite under DATA_DIR, the no-op job type registered."""
     env = {**os.environ, "DATA_DIR": str(data_dir), "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1",
-           "HOST": "127.0.0.1", "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+           "HOST": "127.0.0.1", "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "BA_PLUGINS": NOOP_PLUGIN,
            "PYTHONPATH": f"{ROOT}:{os.environ.get('PYTHONPATH', '')}".rstrip(":")}
     for key in ("DATABASE_URL", "QUEUE_URL"):  # the bench always runs on SQLite files under DATA_DIR
         env.pop(key, None)
@@ -86,12 +71,9 @@ class Proc:
     """One child process in its own session, logging to a file under DATA_DIR."""
 
     def __init__(self, name: str, command: str, env: dict[str, str], log_dir: Path) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log = log_dir / f"{name}.log"
-        self.popen = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env,
-                                      stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = spawn(command, env, self.log)
 
     @property
     def pid(self) -> int:
@@ -104,27 +86,20 @@ class Proc:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def stop(self, timeout: float = 30) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-                self.popen.wait(timeout)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(5)
+        stop(self.popen, timeout=timeout)
 
 
-def start_worker(name: str, module: str, data_dir: Path, *, default_poll: bool = False,
+def start_worker(name: str, data_dir: Path, *, module: Optional[str] = None, default_poll: bool = False,
                  env: Optional[dict[str, str]] = None) -> Proc:
-    """huey_consumer on `module` (e.g. bench.noop_tasks.huey) with the Procfile's flags."""
+    """huey_consumer on `module` (default: the Procfile's) with the Procfile's flags."""
     flags = " ".join(shlex.quote(f) if "$" not in f else f for f in worker_flags(default_poll))
-    return Proc(name, f"huey_consumer {module} {flags}", env or base_env(data_dir), data_dir / "logs")
+    return Proc(name, f"huey_consumer {module or worker_module()} {flags}", env or base_env(data_dir),
+                data_dir / "logs")
 
 
-def start_web(name: str, factory: str, data_dir: Path, *, env: Optional[dict[str, str]] = None,
+def start_web(name: str, data_dir: Path, *, factory: Optional[str] = None, env: Optional[dict[str, str]] = None,
               health_path: str = "/api/health", timeout: float = 60) -> tuple[Proc, str]:
-    """gunicorn on `factory` with the Procfile's web flags on a free port; waits until it answers."""
+    """gunicorn on `factory` (default: the product's app) with the Procfile's web flags; waits until it answers."""
     port = free_port()
     env = {**(env or base_env(data_dir)), "PORT": str(port)}
     proc = Proc(name, web_command(factory), env, data_dir / "logs")
@@ -158,9 +133,18 @@ def wait_log(proc: Proc, text: str, timeout: float = 60) -> None:
 
 
 def migrate(data_dir: Path, env: Optional[dict[str, str]] = None) -> None:
-    """Create and migrate the app database under DATA_DIR (core.manage migrate)."""
-    subprocess.run([sys.executable, "-m", "core.manage", "migrate"], cwd=ROOT, env=env or base_env(data_dir),
+    """Create and migrate the app database under DATA_DIR (python -m wiring.manage migrate)."""
+    subprocess.run([sys.executable, "-m", "wiring.manage", "migrate"], cwd=ROOT, env=env or base_env(data_dir),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_probe(data_dir: Path, module: str, *args: object, timeout: float = 600) -> str:
+    """`python -m <module> args…` with the bench environment on `data_dir`; its standard output."""
+    out = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, env=base_env(data_dir),
+                         capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
 
 
 def cpu_seconds(pid: int) -> float:

@@ -19,17 +19,12 @@ Choices worth knowing:
   one is reported in `applied` (nothing is written), so a retried apply job marks its suggestions
   applied instead of reporting conflicts. Skip reasons: "deleted" (gone or tombstoned on the
   server), "already categorized" (the server has another category), "unknown category".
-- Test hooks: `fail_on={"pull_latest": "message"}` (or a `fail_on.json` file with the same mapping
-  in `root`, for tests that drive another process) makes that method raise ConnectorError(message);
-  a message written `transient:N:text` fails transiently (retryable) the first N calls only, counted
-  in `root/fail_counts.json` across processes; `delay_on={"pull_latest": 3.0}` makes the method take
-  that many seconds, reporting progress every 50 ms (so checkpoints see cancels, timeouts, shutdowns);
-  `simulate_remote_change` edits the server as another client would.
+- Test hook: `simulate_remote_change` edits the server as another client would. Failing or slow
+  methods are budget/faults.py's wrapper, not this class's.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import sqlite3
@@ -131,18 +126,12 @@ def _create_schema(conn: sqlite3.Connection) -> None:
 class DemoConnector:
     """Connector for the built-in demo budget stored under `root`, generated from `seed`."""
 
-    def __init__(self, root: Path, seed: int, fail_on: Optional[dict[str, str]] = None,
-                 delay_on: Optional[dict[str, float]] = None) -> None:
+    def __init__(self, root: Path, seed: int) -> None:
         self.root = Path(root)
         self.seed = int(seed)
         self.root.mkdir(parents=True, exist_ok=True)
         self.server_path = self.root / "server.sqlite"
         self.working_path = self.root / "working.sqlite"
-        if fail_on is None:
-            hook = self.root / "fail_on.json"
-            fail_on = json.loads(hook.read_text()) if hook.exists() else {}
-        self.fail_on = dict(fail_on)
-        self.delay_on = {k: float(v) for k, v in (delay_on or {}).items()}
         self._server_conn: Optional[sqlite3.Connection] = None
         self._working_conn: Optional[sqlite3.Connection] = None
         self._seeded = False
@@ -184,36 +173,10 @@ class DemoConnector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check(self, method: str, progress: Optional[Progress] = None) -> None:
-        message = self.fail_on.get(method)
-        if message is not None:
-            if message.startswith("transient:"):
-                _, times, text = message.split(":", 2)
-                if self._count_failure(method) <= int(times):
-                    raise ConnectorError(text.strip(), code="demo_failure", transient=True)
-            else:
-                raise ConnectorError(message, code="demo_failure")
-        seconds = self.delay_on.get(method, 0.0)
-        if seconds > 0:
-            steps = max(1, int(seconds / 0.05))
-            for i in range(steps):
-                time.sleep(seconds / steps)
-                (progress or _no_progress)(i + 1, steps)
+    def _ready(self) -> None:
+        """Seed the server on first use."""
         if not self._seeded:
             self.ensure_seeded()
-
-    def _count_failure(self, method: str) -> int:
-        """How many times `method` has failed on purpose, this call included (kept across processes)."""
-        path = self.root / "fail_counts.json"
-        lock = _connect(self.root / "hooks.sqlite")
-        try:
-            with _Tx(lock, "IMMEDIATE"):
-                counts = json.loads(path.read_text()) if path.exists() else {}
-                counts[method] = counts.get(method, 0) + 1
-                path.write_text(json.dumps(counts))
-        finally:
-            lock.close()
-        return counts[method]
 
     # -- seeding -----------------------------------------------------------------------------
     def ensure_seeded(self) -> bool:
@@ -287,7 +250,7 @@ class DemoConnector:
         return len(batch)
 
     def batches_imported(self) -> int:
-        self._check("batches_imported")
+        self._ready()
         return int(_meta(self._server(), "batches_imported", "0"))
 
     # -- copying server -> working -----------------------------------------------------------
@@ -341,7 +304,7 @@ class DemoConnector:
 
     def pull_latest(self, progress: Progress) -> SyncResult:
         """Import the next bank batch into the server, then copy everything new or changed."""
-        self._check("pull_latest", progress)
+        self._ready()
         imported = self._import_next_batch()
         result = self._copy(self._working(create=True), progress)
         log.info("demo pull: root=%s imported=%s new=%s changed=%s total=%s",
@@ -350,7 +313,7 @@ class DemoConnector:
 
     def fresh_download(self, progress: Progress) -> SyncResult:
         """Replace the working copy with a complete copy of the server (swapped in when complete)."""
-        self._check("fresh_download", progress)
+        self._ready()
         self._close_working()
         tmp = self.root / "working.sqlite.download"
         for path in (tmp, Path(f"{tmp}-journal")):
@@ -373,12 +336,12 @@ class DemoConnector:
 
     # -- reading the working copy ------------------------------------------------------------
     def accounts(self) -> list[Account]:
-        self._check("accounts")
+        self._ready()
         rows = self._working().execute("SELECT id, name FROM accounts ORDER BY sort_order, name").fetchall()
         return [Account(*r) for r in rows]
 
     def categories(self) -> list[Category]:
-        self._check("categories")
+        self._ready()
         rows = self._working().execute(
             "SELECT c.id, c.name, g.name FROM categories c JOIN category_groups g ON g.id = c.group_id"
             " WHERE c.hidden = 0 AND c.tombstone = 0 ORDER BY g.sort_order, c.sort_order"
@@ -386,12 +349,12 @@ class DemoConnector:
         return [Category(*r) for r in rows]
 
     def payees(self) -> list[Payee]:
-        self._check("payees")
+        self._ready()
         rows = self._working().execute("SELECT id, name FROM payees ORDER BY name, id").fetchall()
         return [Payee(*r) for r in rows]
 
     def transactions(self) -> list[Transaction]:
-        self._check("transactions")
+        self._ready()
         rows = self._working().execute(
             "SELECT t.id, t.account_id, COALESCE(a.name, ''), t.payee_id, t.imported_payee, t.date, t.amount,"
             " t.category_id, t.notes FROM transactions t LEFT JOIN accounts a ON a.id = t.account_id"
@@ -406,7 +369,7 @@ class DemoConnector:
     # -- writing -----------------------------------------------------------------------------
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
         """Write categories to the server, then the working copy; skip what changed on the server."""
-        self._check("set_categories", progress)
+        self._ready()
         items = list(assignments.items())
         total = len(items)
         applied: list[str] = []
@@ -454,7 +417,7 @@ class DemoConnector:
     def simulate_remote_change(self, transaction_id: str, *, category_id: Optional[str] = _UNSET,
                                deleted: bool = False) -> None:
         """Test hook: change a transaction on the server as another client would."""
-        self._check("simulate_remote_change")
+        self._ready()
         server = self._server()
         with _Tx(server, "IMMEDIATE"):
             version = int(_meta(server, "version", "1")) + 1
@@ -472,7 +435,7 @@ class DemoConnector:
     # -- snapshot ----------------------------------------------------------------------------
     def snapshot(self, dest: Path) -> SnapshotFile:
         """A consistent SQLite backup of the working copy at `dest`, with its counts."""
-        self._check("snapshot")
+        self._ready()
         working = self._working()
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)

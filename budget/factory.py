@@ -7,24 +7,30 @@ from typing import Any, Callable, Optional
 from budget.connector import Connector, ConnectorError
 from models.domain import Budget
 
+Wrap = Callable[[str, Connector], Connector]
+"""Given a budget id and its connector, the connector to use instead (test-only fault injection)."""
+
 
 class ConnectorFactory:
     """Builds one connector per step; the Actual session is created once per process and reused."""
 
     def __init__(self, data_dir: Path, *, actual_session: Optional[Callable[[], Any]] = None,
-                 encryption_password: Optional[str] = None) -> None:
+                 encryption_password: Optional[str] = None, wrap: Optional[Wrap] = None) -> None:
         self.data_dir = data_dir
         self._actual_session = actual_session
         self._encryption_password = encryption_password
+        self._wrap = wrap
 
     def open(self, budget: Budget) -> Connector:
         """A connector for `budget`'s working copy."""
+        connector = self._open(budget)
+        return self._wrap(budget.id, connector) if self._wrap else connector
+
+    def _open(self, budget: Budget) -> Connector:
         if budget.connector == "demo":
             from budget.demo import DemoConnector
 
-            options = budget.options or {}
-            return DemoConnector(self.data_dir / "demo" / budget.id, budget.seed,
-                                 fail_on=options.get("failOn") or None, delay_on=options.get("delayOn") or None)
+            return DemoConnector(self.data_dir / "demo" / budget.id, budget.seed)
         if budget.connector == "actual":
             if self._actual_session is None:
                 raise ConnectorError("This budget lives on an Actual server, but ACTUAL_SERVER_URL is not set.",

@@ -34,16 +34,11 @@ class BudgetService:
                       options={}, created_at=self.clock()).on_conflict_ignore().execute()
         return Budget.get_by_id(DEMO_BUDGET_ID)
 
-    def create_demo(self, name: str, fail_on: Optional[dict[str, str]] = None,
-                    delay_on: Optional[dict[str, float]] = None) -> Budget:
-        """Another demo budget with its own data, from a seed derived from its id.
-
-        `fail_on` and `delay_on` simulate a failing or slow bank connection (see budget/demo.py).
-        """
+    def create_demo(self, name: str) -> Budget:
+        """Another demo budget with its own data, from a seed derived from its id."""
         budget_id = f"demo-{uuid.uuid4().hex[:12]}"
         seed = zlib.crc32(budget_id.encode()) & 0x7FFFFFFF  # fits a 32-bit INTEGER column
-        options = {k: v for k, v in (("failOn", fail_on), ("delayOn", delay_on)) if v}
-        return Budget.create(id=budget_id, name=name, connector="demo", seed=seed, options=options,
+        return Budget.create(id=budget_id, name=name, connector="demo", seed=seed, options={},
                              created_at=self.clock())
 
     def local(self) -> list[Budget]:

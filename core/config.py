@@ -36,7 +36,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the web and worker processes take from the environment."""
+    """Everything the web and worker processes take from the environment.
+
+    `BA_PLUGINS` names modules (comma-separated) whose `register(registry, runners)` adds job types
+    (wiring/plugins.py; the benchmark's no-op job is one). `BA_FAULTS_DIR` is for tests only: a folder
+    of per-budget fault files that make connectors fail or slow down (budget/faults.py).
+    """
 
     data_dir: Path
     database_url: str
@@ -57,6 +62,8 @@ class Config:
     actual_password: Optional[str] = field(default=None, repr=False)
     actual_encryption_password: Optional[str] = field(default=None, repr=False)
     log_level: str = "INFO"
+    plugins: tuple[str, ...] = ()
+    faults_dir: Optional[Path] = None
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -87,6 +94,8 @@ class Config:
             actual_password=env.get("ACTUAL_PASSWORD") or None,
             actual_encryption_password=env.get("ACTUAL_ENCRYPTION_PASSWORD") or None,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            plugins=tuple(name.strip() for name in env.get("BA_PLUGINS", "").split(",") if name.strip()),
+            faults_dir=Path(env["BA_FAULTS_DIR"]).resolve() if env.get("BA_FAULTS_DIR", "").strip() else None,
         )
 
     def secrets(self) -> list[str]:

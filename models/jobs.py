@@ -7,7 +7,6 @@ from models.db import BaseModel, JSONField
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 STEP_STATUSES = ("pending", "running", "succeeded", "failed", "canceled")
-ACTIVE_STATUSES = ("queued", "running")
 FINISHED_STATUSES = ("succeeded", "failed", "canceled")
 
 

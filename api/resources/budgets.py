@@ -35,13 +35,13 @@ class BudgetsResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = v.read_json(req)
-        v.only_fields(body, {"name", "connector", "failOn", "delayOn"})
+        v.only_fields(body, {"name", "connector"})
         name = v.string(body, "name")
         connector = v.string(body, "connector", required=False) or "demo"
         if connector != "demo":
             raise ValidationFailed("connector must be \"demo\"; Actual budgets come from ACTUAL_SERVER_URL.",
                                    field="connector", code="invalid_value")
-        budget = self.budgets.create_demo(name, v.string_map(body, "failOn"), v.seconds_map(body, "delayOn"))
+        budget = self.budgets.create_demo(name)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/budgets/{budget.id}"
         resp.media = {"budget": budget_dict(budget)}

@@ -30,9 +30,10 @@ def api(stack, method: str, path: str, body: dict | None = None) -> dict:
 def new_budget(stack, fail_on: dict | None = None) -> str:
     """A fresh demo budget (optionally failing in one connector method); returns its id."""
     body = {"name": f"Browser test {uuid.uuid4().hex[:8]}", "connector": "demo"}
+    budget_id = api(stack, "POST", "/api/budgets", body)["budget"]["id"]
     if fail_on:
-        body["failOn"] = fail_on
-    return api(stack, "POST", "/api/budgets", body)["budget"]["id"]
+        stack.inject_faults(budget_id, fail_on=fail_on)
+    return budget_id
 
 
 def open_job_center(page: Page, stack, budget_id: str) -> None:

@@ -110,7 +110,7 @@ def test_snapshot_create_and_redownload(stack):
 
 def test_scheduled_sync_and_suggest_through_its_enqueue_function(stack):
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
-    code = "import tasks, periodic.schedule as p, json; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
+    code = "import json; from wiring.process import periodic_tasks as p; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     created = __import__("json").loads(out.stdout.strip().splitlines()[-1])
@@ -122,8 +122,8 @@ def test_scheduled_sync_and_suggest_through_its_enqueue_function(stack):
 
 
 def test_failing_step_fails_the_job_and_cancels_later_steps(stack):
-    r = stack.api("POST", "/api/budgets", {"name": "Broken bank feed", "failOn": {"pull_latest": "Bank feed unavailable"}})
-    budget_id = r.json()["budget"]["id"]
+    budget_id = stack.api("POST", "/api/budgets", {"name": "Broken bank feed"}).json()["budget"]["id"]
+    stack.inject_faults(budget_id, fail_on={"pull_latest": "Bank feed unavailable"})
     detail = stack.wait_job(stack.post_job("sync-and-suggest", budget_id)["id"])
     job = detail["job"]
     assert job["status"] == "failed"

@@ -16,10 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 
-def make_budget(stack, name: str, **options) -> str:
-    r = stack.api("POST", "/api/budgets", {"name": name, **options})
+def make_budget(stack, name: str, fail_on: dict | None = None, delay_on: dict | None = None) -> str:
+    """A new demo budget whose connector fails or takes long as asked (test-only fault injection)."""
+    r = stack.api("POST", "/api/budgets", {"name": name})
     assert r.status_code == 201, r.text
-    return r.json()["budget"]["id"]
+    budget_id = r.json()["budget"]["id"]
+    if fail_on or delay_on:
+        stack.inject_faults(budget_id, fail_on=fail_on, delay_on=delay_on)
+    return budget_id
 
 
 def all_jobs(stack) -> list[dict]:
@@ -38,8 +42,8 @@ def wait_running(stack, job_id: str, timeout: float = 30) -> dict:
 
 def test_sigkill_at_several_moments_loses_nothing_and_repeats_no_effect(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
-    slow_sync = make_budget(stack, "Slow bank", delayOn={"pull_latest": 1.5})
-    slow_suggest = make_budget(stack, "Slow history", delayOn={"transactions": 1.5})
+    slow_sync = make_budget(stack, "Slow bank", delay_on={"pull_latest": 1.5})
+    slow_suggest = make_budget(stack, "Slow history", delay_on={"transactions": 1.5})
     plain = make_budget(stack, "Plain")
     jobs = [
         stack.post_job("sync-and-suggest", slow_sync),  # killed inside the sync step
@@ -81,7 +85,7 @@ def test_apply_is_not_applied_twice_after_a_kill(stack_factory):
     ids = [s["id"] for s in pending]
     stack.api("POST", "/api/suggestions/approve", {"suggestionIds": ids})
     # slow the apply's trailing sync so the kill lands after the apply step committed
-    stack.sql("UPDATE budget SET options = ? WHERE id = ?", ('{"delayOn": {"pull_latest": 2}}', budget))
+    stack.inject_faults(budget, delay_on={"pull_latest": 2})
     job = stack.post_job("suggestions-apply", budget, suggestionIds=ids)
     wait_until(lambda: stack.api("GET", f"/api/jobs/{job['id']}").json()["steps"][1]["status"] == "running", 30)
     stack.signal_worker(stack.workers[-1], signal.SIGKILL)
@@ -99,7 +103,7 @@ def test_apply_is_not_applied_twice_after_a_kill(stack_factory):
 def test_job_committed_without_its_task_runs_after_the_grace_period(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
     code = (
-        "from core.config import Config; from core.wiring import prepare, build_services;"
+        "from core.config import Config; from wiring.services import prepare, build_services;"
         "from jobs.queue import RecordingQueue; from models.db import database;"
         "c = Config.from_env(); prepare(c); database.connect(reuse_if_open=True);"
         "s = build_services(c, RecordingQueue());"
@@ -155,7 +159,7 @@ def test_eight_clients_four_budgets_two_workers(stack_factory):
 
 def test_cancel_queued_and_running_jobs(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
-    budget = make_budget(stack, "Slow", delayOn={"pull_latest": 20})
+    budget = make_budget(stack, "Slow", delay_on={"pull_latest": 20})
     running = stack.post_job("sync-and-suggest", budget)
     wait_running(stack, running["id"])
     queued = stack.post_job("snapshot-create", budget)  # waits behind the running job
@@ -173,7 +177,7 @@ def test_cancel_queued_and_running_jobs(stack_factory):
 
 def test_timeout_fails_the_job_and_stops_its_work(stack_factory):
     stack = stack_factory({**FAST_RECOVERY, "JOB_TIMEOUT_MINUTES_BUDGET_SYNC": "0.02"}, workers=1)
-    budget = make_budget(stack, "Very slow", delayOn={"pull_latest": 30})
+    budget = make_budget(stack, "Very slow", delay_on={"pull_latest": 30})
     detail = stack.wait_job(stack.post_job("budget-sync", budget)["id"], 20)
     assert detail["job"]["status"] == "failed"
     assert detail["job"]["failureReason"] == "Timed out after 0.02 minutes"
@@ -184,8 +188,8 @@ def test_timeout_fails_the_job_and_stops_its_work(stack_factory):
 
 def test_transient_error_is_retried_to_success_and_permanent_is_not(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
-    flaky = make_budget(stack, "Flaky", failOn={"pull_latest": "transient:2:Bank connection reset"})
-    broken = make_budget(stack, "Broken", failOn={"pull_latest": "Bank account closed"})
+    flaky = make_budget(stack, "Flaky", fail_on={"pull_latest": "transient:2:Bank connection reset"})
+    broken = make_budget(stack, "Broken", fail_on={"pull_latest": "Bank account closed"})
     flaky_job = stack.post_job("budget-sync", flaky)
     broken_job = stack.post_job("budget-sync", broken)
     detail = stack.wait_job(flaky_job["id"], 30)
@@ -200,7 +204,7 @@ def test_transient_error_is_retried_to_success_and_permanent_is_not(stack_factor
 
 def test_retry_waits_queued_with_attempt_and_next_try(stack_factory):
     stack = stack_factory({**FAST_RECOVERY, "RETRY_BASE_SECONDS": "30"}, workers=1)
-    flaky = make_budget(stack, "Flaky later", failOn={"pull_latest": "transient:1:Bank timeout"})
+    flaky = make_budget(stack, "Flaky later", fail_on={"pull_latest": "transient:1:Bank timeout"})
     job = stack.post_job("budget-sync", flaky)
     detail = wait_until(lambda: (d := stack.api("GET", f"/api/jobs/{job['id']}").json())["job"]["attempt"] == 1
                         and d["job"]["status"] == "queued" and d, 20)
@@ -211,7 +215,7 @@ def test_retry_waits_queued_with_attempt_and_next_try(stack_factory):
 
 def test_sigterm_stops_gracefully_and_the_job_resumes(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
-    budget = make_budget(stack, "Slow stop", delayOn={"pull_latest": 10})
+    budget = make_budget(stack, "Slow stop", delay_on={"pull_latest": 10})
     job = stack.post_job("sync-and-suggest", budget)
     wait_running(stack, job["id"])
     started = time.monotonic()
@@ -229,7 +233,7 @@ def test_sigterm_stops_gracefully_and_the_job_resumes(stack_factory):
 def test_scheduled_job_is_not_doubled_by_two_schedulers(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
-    code = "import tasks, periodic.schedule as p; print(len(p.schedule_sync_and_suggest.call_local()))"
+    code = "from wiring.process import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(3)]
     counts = [int(p.communicate(timeout=60)[0].strip().splitlines()[-1]) for p in procs]

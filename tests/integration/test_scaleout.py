@@ -33,7 +33,7 @@ def two_hosts(tmp_path):
 
 
 def run_scheduler(env: dict) -> subprocess.Popen:
-    code = "import tasks, periodic.schedule as p; print(len(p.schedule_sync_and_suggest.call_local()))"
+    code = "from wiring.process import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**env, "SYNC_INTERVAL_MINUTES": "60"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -42,8 +42,9 @@ def test_two_hosts_run_200_jobs_over_10_budgets_and_survive_a_killed_host(two_ho
     stack, host_b, host_b_env = two_hosts
     budgets = []
     for i in range(10):
-        r = stack.api("POST", "/api/budgets", {"name": f"Tenant {i}", "delayOn": {"pull_latest": 0.15}})
+        r = stack.api("POST", "/api/budgets", {"name": f"Tenant {i}"})
         budgets.append(r.json()["budget"]["id"])
+        stack.inject_faults(budgets[-1], delay_on={"pull_latest": 0.15})
 
     # the periodic scheduler fires on both hosts at once: each budget gets one scheduled job
     procs = [run_scheduler(stack.env), run_scheduler({**stack.env, **host_b_env})]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from bench.procs import free_port
+from testkit.procs import free_port
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_DIR / "scripts" / "install-actual-server.sh"

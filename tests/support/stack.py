@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 import requests
 
-from bench.procs import ROOT, free_port, wait_until  # one copy of these for the benchmark and the tests
-from bench.procs import procfile as procfile_commands
+from budget.faults import write_faults
+from testkit.procs import ROOT, free_port, spawn, stop, signal_group, wait_or_kill, wait_until
+from testkit.procs import procfile as procfile_commands
 
 __all__ = ["FAST_RECOVERY", "INTERRUPTED", "ROOT", "TERMINAL", "Stack", "free_port", "iso", "procfile_commands",
            "wait_until"]
@@ -44,9 +45,10 @@ class Stack:
         self.backend = backend or (ScaleoutBackend.create() if scaleout_requested() else None)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.faults_dir = data_dir / "faults"
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-                    "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1",
+                    "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1", "BA_FAULTS_DIR": str(self.faults_dir),
                     **(self.backend.env() if self.backend else {}), **(env or {})}
         self.commands = procfile_commands()
         self.web: Optional[subprocess.Popen] = None
@@ -57,10 +59,7 @@ class Stack:
     def _spawn(self, name: str, extra_env: Optional[dict[str, str]] = None) -> subprocess.Popen:
         log = self.data_dir / f"{name}-{len(self._logs)}.log"
         self._logs.append(log)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return subprocess.Popen(["bash", "-c", f"exec {self.commands[name]}"], cwd=ROOT,
-                                env={**self.env, **(extra_env or {})}, stdout=log.open("wb"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return spawn(self.commands[name], {**self.env, **(extra_env or {})}, log)
 
     def start(self, workers: int = 1) -> "Stack":
         """Start web and `workers` consumer processes; wait until the API answers."""
@@ -81,12 +80,17 @@ class Stack:
             raise AssertionError(f"web exited with {self.web.returncode}:\n{self.logs()}")
         try:
             return self.http.get(f"{self.base_url}/api/health", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting under load
             return False
 
     def api(self, method: str, path: str, json: Any = None, headers: Optional[dict] = None) -> requests.Response:
         """One HTTP request to the running web process."""
         return self.http.request(method, f"{self.base_url}{path}", json=json, headers=headers, timeout=30)
+
+    def inject_faults(self, budget_id: str, *, fail_on: Optional[dict[str, str]] = None,
+                      delay_on: Optional[dict[str, float]] = None) -> None:
+        """Make a budget's connector fail or slow down from its next step on (budget/faults.py)."""
+        write_faults(self.faults_dir, budget_id, fail_on=fail_on, delay_on=delay_on)
 
     def post_job(self, kind: str, budget_id: str = "demo", **body: Any) -> dict:
         """POST /api/jobs/{kind} and return the job."""
@@ -104,35 +108,20 @@ class Stack:
 
     def signal_worker(self, proc: subprocess.Popen, sig: int) -> None:
         """Send `sig` to a worker's process group."""
-        os.killpg(proc.pid, sig)
+        signal_group(proc, sig)
 
     def stop_worker(self, proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 40) -> int:
         """Stop one worker and wait for it to exit."""
-        if proc.poll() is None:
-            self.signal_worker(proc, sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-        return proc.returncode
+        return stop(proc, sig, timeout)
 
     def stop(self, keep_backend: bool = False) -> None:
         """Stop every process (SIGTERM, then SIGKILL); drop the scale-out backend unless kept for a restart."""
-        for proc in [*self.workers, self.web]:
-            if proc is not None and proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in [*self.workers, self.web]:
-            if proc is None:
-                continue
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        procs = [p for p in [*self.workers, self.web] if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                signal_group(proc, signal.SIGTERM)
+        for proc in procs:
+            wait_or_kill(proc, 30)
         if self.backend is not None and not keep_backend:
             self.backend.drop()
 

@@ -354,9 +354,10 @@ def test_detail_has_job_steps_and_events(client, orchestrator):
     assert all(e["jobId"] == job_id for e in body["events"])
 
 
-def test_a_failed_job_shows_its_reason_over_http(client, orchestrator):
-    broken = client.simulate_post("/api/budgets", json={"name": "Broken", "failOn": {"pull_latest": "Bank feed down"}})
-    job_id = post_job(client, "sync-and-suggest", {"budgetId": broken.json["budget"]["id"]}).json["job"]["id"]
+def test_a_failed_job_shows_its_reason_over_http(client, orchestrator, faults):
+    broken = client.simulate_post("/api/budgets", json={"name": "Broken"}).json["budget"]["id"]
+    faults(broken, fail_on={"pull_latest": "Bank feed down"})
+    job_id = post_job(client, "sync-and-suggest", {"budgetId": broken}).json["job"]["id"]
     orchestrator.run(job_id)
     body = client.simulate_get(f"/api/jobs/{job_id}").json
     assert (body["job"]["status"], body["job"]["failureReason"]) == ("failed", "Bank feed down")

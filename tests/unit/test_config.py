@@ -113,3 +113,15 @@ def test_from_env_reads_os_environ_by_default(tmp_path, monkeypatch):
     config = Config.from_env()
     assert config.data_dir == (tmp_path / "from-os").resolve() and config.sync_interval_minutes == 15
     assert os.environ["DATA_DIR"] == str(tmp_path / "from-os")
+
+
+def test_plugins_and_the_faults_folder_are_off_unless_set(tmp_path):
+    config = Config.from_env({"DATA_DIR": str(tmp_path)})
+    assert config.plugins == () and config.faults_dir is None
+
+
+def test_plugins_are_a_comma_separated_list_and_faults_a_resolved_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Config.from_env({"BA_PLUGINS": " bench.noop_tasks, my.plugin ,", "BA_FAULTS_DIR": "faults"})
+    assert config.plugins == ("bench.noop_tasks", "my.plugin")
+    assert config.faults_dir == (tmp_path / "faults").resolve()

@@ -6,6 +6,7 @@ import pytest
 from budget import demo_data
 from budget.connector import ConnectorError
 from budget.demo import SKIP_CATEGORIZED, SKIP_DELETED, SKIP_UNKNOWN_CATEGORY, DemoConnector
+from budget.faults import FaultInjection, write_faults
 
 
 def noop(done, total):
@@ -214,9 +215,16 @@ def test_snapshot_writes_a_consistent_copy(conn, tmp_path):
     assert again.transaction_count == snap.transaction_count
 
 
+def faulty(tmp_path, root: str, **kinds):
+    """A demo connector behind the test-only fault injection, with a fault file written for it."""
+    injection = FaultInjection(tmp_path / "faults")
+    write_faults(injection.faults_dir, root, **kinds)
+    return injection.wrap(root, DemoConnector(tmp_path / root, seed=1))
+
+
 @pytest.mark.parametrize("method", ["pull_latest", "fresh_download", "set_categories", "snapshot", "transactions"])
 def test_fail_on_raises_connector_error(tmp_path, method):
-    c = DemoConnector(tmp_path / "f", seed=1, fail_on={method: "Demo budget unavailable"})
+    c = faulty(tmp_path, "f", fail_on={method: "Demo budget unavailable"})
     calls = {
         "pull_latest": lambda: c.pull_latest(noop),
         "fresh_download": lambda: c.fresh_download(noop),
@@ -231,14 +239,37 @@ def test_fail_on_raises_connector_error(tmp_path, method):
 
 
 def test_fail_on_file_hook(tmp_path):
-    root = tmp_path / "g"
-    root.mkdir()
-    (root / "fail_on.json").write_text('{"pull_latest": "Bank feed down"}')
-    c = DemoConnector(root, seed=1)
+    c = faulty(tmp_path, "g", fail_on={"pull_latest": "Bank feed down"})
     assert c.categories()  # other methods still work
     with pytest.raises(ConnectorError, match="Bank feed down"):
         c.pull_latest(noop)
     c.close()
+
+
+def test_transient_failures_are_counted_across_openings(tmp_path):
+    outcomes = []
+    for _ in range(3):  # each step opens its connector again; the count lives on in the faults folder
+        c = faulty(tmp_path, "t", fail_on={"pull_latest": "transient:2:Bank connection reset"})
+        try:
+            outcomes.append(c.pull_latest(noop).new > 0)
+        except ConnectorError as exc:
+            outcomes.append((exc.message, exc.transient))
+        c.close()
+    assert outcomes == [("Bank connection reset", True), ("Bank connection reset", True), True]
+
+
+def test_delay_on_reports_progress_while_it_waits(tmp_path):
+    c = faulty(tmp_path, "d", delay_on={"pull_latest": 0.1})
+    calls = Recorder()
+    c.pull_latest(calls)
+    assert calls.calls[:2] == [(1, 2), (2, 2)]
+    c.close()
+
+
+def test_without_a_fault_file_the_connector_is_not_wrapped(tmp_path):
+    connector = DemoConnector(tmp_path / "n", seed=1)
+    assert FaultInjection(tmp_path / "faults").wrap("n", connector) is connector
+    connector.close()
 
 
 def test_progress_may_stop_a_pull(conn):

@@ -16,6 +16,7 @@ from jobs.service import (
     check_step_transition,
 )
 from models.jobs import JOB_STATUSES, STEP_STATUSES, Job, JobEvent, JobStep
+from tests.support.clock import Clock
 
 ALLOWED_JOB = {
     ("queued", "running"), ("queued", "failed"), ("queued", "canceled"),
@@ -30,23 +31,9 @@ STEP_PAIRS = list(itertools.product(STEP_STATUSES, STEP_STATUSES))
 T0 = dt.datetime(2026, 1, 5, 9, 0, 0)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: dt.datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture()
 def clock():
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture()

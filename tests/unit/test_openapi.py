@@ -221,9 +221,10 @@ def test_job_create_list_detail_cancel_match(client, doc, check, orchestrator):
     check("/api/jobs/{id}/cancel", "post", client.simulate_post(f"/api/jobs/{other}/cancel"))  # 200
 
 
-def test_failed_job_detail_matches(client, doc, check, orchestrator):
-    budget = client.simulate_post("/api/budgets", json={"name": "B", "failOn": {"pull_latest": "Bank feed down"}})
-    job_id = client.simulate_post("/api/jobs/budget-sync", json={"budgetId": budget.json["budget"]["id"]}).json["job"]["id"]
+def test_failed_job_detail_matches(client, doc, check, orchestrator, faults):
+    budget = client.simulate_post("/api/budgets", json={"name": "B"}).json["budget"]["id"]
+    faults(budget, fail_on={"pull_latest": "Bank feed down"})
+    job_id = client.simulate_post("/api/jobs/budget-sync", json={"budgetId": budget}).json["job"]["id"]
     orchestrator.run(job_id)
     resp = client.simulate_get(f"/api/jobs/{job_id}")
     assert resp.json["job"]["status"] == "failed"

@@ -11,19 +11,9 @@ from jobs.registry import default_registry
 from jobs.service import JobService
 from jobs.steps import StepOutcome
 from models.jobs import Job, JobEvent, JobStep
+from tests.support.clock import Clock
 
 T0 = dt.datetime(2026, 2, 1, 12, 0, 0)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 class Ticking:
@@ -56,8 +46,10 @@ def make(services, runners=None, *, registry=None, clock=None, monotonic=None):
 
 
 @pytest.fixture()
-def failing_budget(services):
-    return services.budgets.create_demo("Broken bank", {"pull_latest": "Bank feed down"})
+def failing_budget(services, faults):
+    budget = services.budgets.create_demo("Broken bank")
+    faults(budget.id, fail_on={"pull_latest": "Bank feed down"})
+    return budget
 
 
 # ------------------------------------------------------------------ success
@@ -159,7 +151,7 @@ def test_a_permanent_connector_error_is_not_retried(services, failing_budget):
 
 
 def test_a_transient_connector_error_is_retried_with_backoff(services):
-    clock = Clock()
+    clock = Clock(T0)
     calls = []
 
     def flaky(ctx):
@@ -191,7 +183,7 @@ def test_a_transient_connector_error_is_retried_with_backoff(services):
 
 
 def test_a_transient_error_fails_the_job_once_attempts_run_out(services):
-    clock = Clock()
+    clock = Clock(T0)
 
     def always_busy(ctx):
         raise ConnectorError("The Actual server is busy", transient=True)
@@ -208,7 +200,7 @@ def test_a_transient_error_fails_the_job_once_attempts_run_out(services):
 
 
 def test_a_retry_that_is_not_due_is_put_back_with_the_remaining_delay(services):
-    clock = Clock()
+    clock = Clock(T0)
 
     def busy(ctx):
         raise ConnectorError("busy", transient=True)

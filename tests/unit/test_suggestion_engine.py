@@ -114,7 +114,7 @@ def test_progress_at_least_every_100_and_can_stop_the_work():
 
 def test_larger_run_on_demo_data():
     """A scaled-down version of the 10k x 100k benchmark (bench/suggest_scale.py); no timing asserted."""
-    from bench.suggest_scale import build_data
+    from testkit.suggest_data import build_data
 
     hist, targets, cats = build_data(n_targets=2000, n_history=20000)
     result = SuggestionEngine().propose(hist, targets, cats)

@@ -1,10 +1,10 @@
-"""Command line: `python -m core.manage migrate` applies migrations and seeds the demo budget."""
+"""Command line: `python -m wiring.manage migrate` applies migrations and seeds the demo budget."""
 from __future__ import annotations
 
 import sys
 
 from core.config import Config
-from core.wiring import prepare
+from wiring.services import prepare
 
 
 def main(argv: list[str]) -> int:

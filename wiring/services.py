@@ -1,4 +1,4 @@
-"""Builds the services of a process from its configuration: one place that knows every collaborator."""
+"""Builds a process's services from its configuration: the one place that knows every collaborator."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from budget.factory import ConnectorFactory
+from budget.faults import FaultInjection
 from budget.operations import BudgetOperations
 from budget.service import BudgetService
 from core.config import Config
@@ -15,9 +16,11 @@ from jobs.queue import JobQueue
 from jobs.registry import JobRegistry, default_registry
 from jobs.runners import StepWork
 from jobs.service import JobService
+from jobs.steps import StepRunners
 from models.db import open_database
 from models.migrate import migrate
 from suggestions.service import SuggestionService
+from wiring.plugins import load_plugins
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class Services:
     suggestions: SuggestionService
     connectors: ConnectorFactory
     steps: StepWork
+    runners: StepRunners
 
 
 def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
@@ -54,18 +58,21 @@ def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
 
 
 def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegistry] = None) -> Services:
-    """Wire the services for `config` (the database must be open)."""
-    registry = (registry or default_registry()).with_timeouts(dict(config.job_timeout_minutes)) \
-        .with_retry_base(config.retry_base_seconds)
+    """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
-    jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
     budgets = BudgetService(actual_session=session)
     suggestions = SuggestionService()
+    wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
-                                  encryption_password=config.actual_encryption_password)
+                                  encryption_password=config.actual_encryption_password, wrap=wrap)
     operations = BudgetOperations(suggestions, config.data_dir / "snapshots")
     steps = StepWork(budgets, connectors, operations, suggestions)
-    return Services(config, registry, jobs, budgets, suggestions, connectors, steps)
+    registry = registry or default_registry()
+    runners = steps.runners()
+    load_plugins(config.plugins, registry, runners)
+    registry = registry.with_timeouts(dict(config.job_timeout_minutes)).with_retry_base(config.retry_base_seconds)
+    jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
+    return Services(config, registry, jobs, budgets, suggestions, connectors, steps, runners)
 
 
 def prepare(config: Config) -> None:

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benchmark (not installed with the product)."""
