@@ -1,38 +1,20 @@
-"""The worker's Huey tasks: thin entry points over the job services.
+"""The Huey module: `huey_consumer tasks.huey` runs the worker; its tasks are thin entry points.
 
-wiring/process.py creates this process's Huey instance and calls `register` once, so the web and
-the worker declare the same tasks (the web only enqueues them); `huey_consumer wiring.process.huey`
-runs them. Their queue names stay `tasks.run_job` and `tasks.reconcile`.
+The composition root (wiring/process.py) owns the process's configuration, Huey instance and
+services; this module declares the tasks on that instance once and hands the composition root the
+JobQueue that enqueues `run_job`. The web imports it only to enqueue (api.app.get_app).
 """
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from huey.api import Huey, TaskWrapper
 
-from core.config import Config
-from jobs.orchestrator import JobOrchestrator
-from jobs.reconciler import Reconciler
+import periodic.schedule
+from wiring.process import Worker, config, huey, process
 
 log = logging.getLogger("tasks")
-
-
-class Worker(Protocol):
-    """What the tasks take from their process: its configuration, a connection, an orchestrator, a reconciler."""
-
-    config: Config
-
-    def connected(self) -> AbstractContextManager[Any]:
-        """The process's services with a database connection held for the block."""
-
-    def orchestrator(self) -> JobOrchestrator:
-        """An orchestrator for this worker process."""
-
-    def reconciler(self) -> Reconciler:
-        """The reconciler with this process's settings."""
 
 
 class HueyJobQueue:
@@ -85,3 +67,10 @@ def register(huey: Huey, worker: Worker) -> WorkerTasks:
             return worker.reconciler().run()
 
     return WorkerTasks(run_job, reconcile, HueyJobQueue(huey, run_job))
+
+
+worker_tasks = register(huey, process)
+periodic_tasks = periodic.schedule.register(huey, process, worker_tasks.reconcile)
+process.queue = worker_tasks.queue
+run_job, reconcile = worker_tasks.run_job, worker_tasks.reconcile
+__all__ = ["config", "huey", "process", "run_job", "reconcile", "periodic_tasks"]

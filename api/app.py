@@ -57,7 +57,7 @@ def create_app(services: Services) -> falcon.App:
 
 def get_app(config: Optional[Config] = None) -> falcon.App:
     """The app for this process's environment: migrates, seeds the demo budget, enqueues through Huey."""
-    from wiring.process import process  # reads the environment and opens the queue: only when serving
+    from tasks import process  # reads the environment, opens the queue, declares the tasks: only when serving
 
     if config is not None and config != process.config:
         raise ValueError("get_app() reads its configuration from the environment, as the worker does")

@@ -15,7 +15,7 @@ from typing import Callable
 from playhouse.db_url import connect
 
 from models.db import SQLITE_PRAGMAS, database
-from wiring.process import config, huey, process
+from tasks import config, huey, process
 
 counts: dict[str, dict] = {}
 record = [False]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from wiring.process import process
+from tasks import process
 
 
 def main(n: int) -> None:

@@ -45,7 +45,7 @@ def worker_flags(default_poll: bool = False) -> list[str]:
 
 
 def worker_module() -> str:
-    """The Huey instance the Procfile's worker line runs (e.g. wiring.process.huey)."""
+    """The Huey instance the Procfile's worker line runs (e.g. tasks.huey)."""
     return shlex.split(procfile()["worker"])[1]
 
 

@@ -10,7 +10,7 @@ from huey.api import Huey, TaskWrapper
 
 from jobs.retention import purge_old_jobs
 from jobs.scheduling import ScheduledSync, claim_slot
-from tasks import Worker
+from wiring.process import Worker
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,16 @@
-"""This process's Huey instance, tasks and services, for the web, the worker and scripts alike.
+"""This process's configuration, Huey instance and services, for the web, the worker and scripts alike.
 
-`huey_consumer wiring.process.huey` runs the worker; `api.app:get_app()` serves the web from the same
-`process`. The configuration is read once here; the services are built (and the database prepared)
-on first use, and jobs are enqueued as the `tasks.run_job` task on `huey`.
+The configuration is read once here; the services are built (and the database prepared) on first
+use. `tasks.py` declares the Huey tasks on `huey` and sets `process.queue` (`huey_consumer tasks.huey`
+runs the worker; `api.app:get_app()` imports `tasks` to enqueue).
 """
 from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Iterator, Optional, Protocol
 
-import periodic.schedule
-import tasks
 from core.config import Config
 from core.queue import make_huey
 from core.shutdown import shutting_down
@@ -23,12 +21,27 @@ from models.db import database, keep_connections
 from wiring.services import Services, build_services, prepare
 
 
+class Worker(Protocol):
+    """What the Huey tasks take from their process: its configuration, a connection, an orchestrator, a reconciler."""
+
+    config: Config
+
+    def connected(self) -> AbstractContextManager[Any]:
+        """The process's services with a database connection held for the block."""
+
+    def orchestrator(self) -> JobOrchestrator:
+        """An orchestrator for this worker process."""
+
+    def reconciler(self) -> Reconciler:
+        """The reconciler with this process's settings."""
+
+
 class Process:
     """A process's services, built once on first use, and the orchestrator and reconciler over them."""
 
     def __init__(self, config: Config, queue: Optional[JobQueue] = None) -> None:
         self.config = config
-        self.queue = queue  # set before the first services() call (the queue needs the tasks, the tasks this)
+        self.queue = queue  # set before the first services() call (by tasks.py: the queue needs the tasks, the tasks this)
         self._lock = threading.Lock()
         self._services: Optional[Services] = None
 
@@ -72,6 +85,3 @@ class Process:
 config = Config.from_env()
 huey = make_huey(config.queue_url, config.queue_name)
 process = Process(config)
-worker_tasks = tasks.register(huey, process)
-periodic_tasks = periodic.schedule.register(huey, process, worker_tasks.reconcile)
-process.queue = worker_tasks.queue

@@ -110,7 +110,7 @@ def test_snapshot_create_and_redownload(stack):
 
 def test_scheduled_sync_and_suggest_through_its_enqueue_function(stack):
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
-    code = "import json; from wiring.process import periodic_tasks as p; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
+    code = "import json; from tasks import periodic_tasks as p; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     created = __import__("json").loads(out.stdout.strip().splitlines()[-1])

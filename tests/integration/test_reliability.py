@@ -233,7 +233,7 @@ def test_sigterm_stops_gracefully_and_the_job_resumes(stack_factory):
 def test_scheduled_job_is_not_doubled_by_two_schedulers(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
-    code = "from wiring.process import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
+    code = "from tasks import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(3)]
     counts = [int(p.communicate(timeout=60)[0].strip().splitlines()[-1]) for p in procs]

@@ -33,7 +33,7 @@ def two_hosts(tmp_path):
 
 
 def run_scheduler(env: dict) -> subprocess.Popen:
-    code = "from wiring.process import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
+    code = "from tasks import periodic_tasks as p; print(len(p.schedule_sync_and_suggest.call_local()))"
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**env, "SYNC_INTERVAL_MINUTES": "60"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
