@@ -241,44 +241,6 @@ def test_a_job_failed_before_it_started_still_has_ordered_timestamps(svc, clock)
     assert [s.status for s in steps_of(job_id)] == ["canceled"]
 
 
-# ------------------------------------------------------------------ listing
-def test_list_pages_newest_first_without_duplicates_or_gaps(svc, clock):
-    ids = []
-    for i in range(7):
-        ids.append(svc.create("budget_sync", f"b{i}").job.id)
-        if i % 2:
-            clock.advance(seconds=1)  # pairs share a created_at: the id breaks the tie
-    seen, cursor, pages = [], None, 0
-    while True:
-        rows, cursor = svc.list(limit=3, cursor=cursor)
-        pages += 1
-        seen.extend(rows)
-        if cursor is None:
-            break
-    assert pages == 3
-    assert len(seen) == 7 and len({r["id"] for r in seen}) == 7
-    keys = [(r["created_at"], r["id"]) for r in seen]
-    assert keys == sorted(keys, reverse=True)
-    assert set(ids) == {r["id"] for r in seen}
-
-
-def test_list_with_an_exact_page_has_no_next_cursor(svc):
-    for i in range(3):
-        svc.create("budget_sync", f"b{i}")
-    rows, cursor = svc.list(limit=3)
-    assert len(rows) == 3 and cursor is None
-
-
-def test_list_filters_by_budget_type_and_status(svc):
-    a = svc.create("budget_sync", "demo").job.id
-    b = svc.create("snapshot_create", "demo").job.id
-    c = svc.create("budget_sync", "other").job.id
-    svc.cancel(b)
-    assert {r["id"] for r in svc.list(budget_id="demo")[0]} == {a, b}
-    assert {r["id"] for r in svc.list(type_name="budget_sync")[0]} == {a, c}
-    assert {r["id"] for r in svc.list(status="canceled")[0]} == {b}
-
-
 # ------------------------------------------------------------------ cancel
 def test_cancel_of_a_queued_job_cancels_it_and_every_step(svc):
     job_id = svc.create("sync_and_suggest", "demo").job.id
