@@ -164,6 +164,7 @@ def test_every_transition_writes_exactly_one_event_with_it(svc, clock):
     assert event_count(job_id) == 1
     claim = svc.claim(job_id, "w")
     assert claim.started and claim.step.step_type == "sync"
+    assert (claim.job.id, claim.job.status, claim.job.attempt) == (job_id, "running", 1)
     assert event_count(job_id) == 3  # job running + step running
     following = svc.advance(job_id, claim.step.id, {"new": 3})
     assert following.step_type == "suggestions"
@@ -430,6 +431,44 @@ def test_requeue_of_a_job_that_is_not_running_changes_nothing(svc):
     job_id = svc.create("budget_sync", "demo").job.id
     assert svc.requeue(job_id, "lost") is None
     assert status_of(job_id) == "queued"
+
+
+def test_enqueue_when_due_delays_the_task_until_then_and_never_below_zero(svc, queue):
+    job_id = svc.create("budget_sync", "demo").job.id
+    queue.enqueued.clear()
+    svc.enqueue_when_due(job_id, T0 + dt.timedelta(seconds=12))
+    svc.enqueue_when_due(job_id, T0 - dt.timedelta(seconds=5))
+    assert queue.enqueued == [(job_id, 12.0), (job_id, 0.0)]
+
+
+def test_fail_or_retry_retries_a_transient_failure_while_attempts_are_left(svc, queue):
+    job_id = svc.create("budget_sync", "demo").job.id
+    step = svc.claim(job_id, "w").step
+    queue.enqueued.clear()
+    delay = svc.fail_or_retry(job_id, step.id, "Server busy", transient=True)
+    assert delay is not None and delay > 0
+    assert status_of(job_id) == "queued" and queue.enqueued == [(job_id, delay)]
+
+
+def test_fail_or_retry_fails_a_permanent_failure_and_the_last_attempt(svc):
+    permanent = svc.create("budget_sync", "demo").job.id
+    step = svc.claim(permanent, "w").step
+    assert svc.fail_or_retry(permanent, step.id, "Wrong password", transient=False) is None
+    assert (status_of(permanent), Job.get_by_id(permanent).failure_reason) == ("failed", "Wrong password")
+    last = svc.create("budget_sync", "demo").job.id
+    Job.update(max_attempts=1).where(Job.id == last).execute()
+    step = svc.claim(last, "w").step
+    assert svc.fail_or_retry(last, step.id, "Server busy", transient=True) is None
+    assert status_of(last) == "failed"
+
+
+def test_reenqueue_lost_enqueues_only_what_the_queue_does_not_hold(svc, queue):
+    held = svc.create("budget_sync", "demo").job
+    lost = svc.create("budget_sync", "other").job
+    queue.enqueued = [(held.id, 0.0)]
+    assert svc.reenqueue_lost([(held.id, held.enqueued_at), (lost.id, lost.enqueued_at)]) == [lost.id]
+    assert queue.enqueued == [(held.id, 0.0), (lost.id, 0.0)]
+    assert events_of(lost.id)[-1].message == "Its task was lost; enqueued again"
 
 
 # ------------------------------------------------------------------ progress and heartbeat
