@@ -41,9 +41,9 @@ def create_app(services: Services) -> falcon.App:
     app.add_route("/api/budgets", BudgetsResource(services.budgets))
     app.add_route("/api/job-types", JobTypesResource(jobs))
     memo = EtagMemo(change_marker)
-    app.add_route("/api/jobs", JobsResource(jobs, memo))
-    app.add_route("/api/jobs/{ref}", JobResource(jobs, submission, memo))
-    app.add_route("/api/jobs/{ref}/cancel", JobCancelResource(jobs))
+    app.add_route("/api/jobs", JobsResource(services.job_queries, memo))
+    app.add_route("/api/jobs/{ref}", JobResource(services.job_queries, submission, memo))
+    app.add_route("/api/jobs/{ref}/cancel", JobCancelResource(jobs, services.job_queries))
     app.add_route("/api/suggestions", SuggestionsResource(suggestions))
     for action in ("approve", "reject"):
         app.add_route(f"/api/suggestions/{action}", SuggestionBulkReviewResource(suggestions, action))

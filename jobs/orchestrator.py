@@ -13,7 +13,8 @@ from budget.connector import ConnectorError
 from core.errors import ServiceError
 from core.redact import redact
 from jobs.checkpoint import CancelRequested, Checkpoint, Heartbeat, ShuttingDown, TimedOut
-from jobs.service import JobService, step_label
+from jobs.registry import step_label
+from jobs.service import JobService
 from jobs.steps import StepContext, StepFailed, StepRunners
 from models.jobs import Job, JobStep
 
@@ -61,11 +62,10 @@ class JobOrchestrator:
         claim = self.service.claim(job_id, self.worker)
         if not claim.started:
             if claim.not_before is not None:
-                delay = (claim.not_before - self.service.clock()).total_seconds()
-                self.service.queue.enqueue(job_id, max(delay, 0.0))
+                self.service.enqueue_when_due(job_id, claim.not_before)
             log.info("job %s not started: %s", job_id, claim.reason)
             return RunOutcome("skipped", claim.reason)
-        job = self.service.get(job_id)
+        job = claim.job
         job_type = self.service.job_type(job)
         checkpoint = Checkpoint(
             cancel_requested=lambda: self.service.cancel_requested(job_id),
@@ -113,13 +113,9 @@ class JobOrchestrator:
         where = f"step '{step_label(step.step_type)}'" if step else "job"
         if not isinstance(exc, (ConnectorError, StepFailed, ServiceError)):
             log.error("job %s %s raised %s", job.id, where, redact(repr(exc)), exc_info=True)
-        current = self.service.get(job.id)
-        policy = self.service.job_type(current).retry
-        if transient and current.attempt < current.max_attempts:
-            delay = policy.delay(current.attempt)
-            self.service.retry_later(job.id, step_id, message, delay)
+        delay = self.service.fail_or_retry(job.id, step_id, message, transient=transient)
+        if delay is not None:
             return RunOutcome("queued", f"retry in {delay:.1f}s: {message}")
-        self.service.fail(job.id, step_id, message)
         return RunOutcome("failed", message)
 
     def _progress(self, job_id: str, step_id: int, checkpoint: Checkpoint) -> Callable[[int, int], None]:

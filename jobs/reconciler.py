@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from core.clock import Clock, utcnow
 from jobs.service import JobService
 from models.jobs import Job
 
@@ -13,14 +14,16 @@ log = logging.getLogger(__name__)
 class Reconciler:
     """Makes the job rows, not the queue, the source of truth; harmless when run twice or on two hosts."""
 
-    def __init__(self, service: JobService, *, heartbeat_timeout_seconds: float, queued_grace_seconds: float) -> None:
+    def __init__(self, service: JobService, *, heartbeat_timeout_seconds: float, queued_grace_seconds: float,
+                 clock: Clock = utcnow) -> None:
         self.service = service
+        self.clock = clock
         self.heartbeat_timeout = dt.timedelta(seconds=heartbeat_timeout_seconds)
         self.queued_grace = dt.timedelta(seconds=queued_grace_seconds)
 
     def run(self) -> dict[str, int]:
         """Recover stale running jobs and orphaned queued jobs; return counts."""
-        now = self.service.clock()
+        now = self.clock()
         stale_before = now - self.heartbeat_timeout
         stale = (Job.select(Job.id).where(Job.status == "running",
                                           (Job.heartbeat_at < stale_before) |
@@ -35,7 +38,6 @@ class Reconciler:
                 failed += 1
             if status:
                 log.warning("job %s: worker lost, job %s", job_id, status)
-        orphans = 0
         candidates = list(Job.select(Job.id, Job.enqueued_at, Job.blocked_by).where(
             Job.status == "queued", Job.enqueued_at < now - self.queued_grace,
             Job.next_attempt_at.is_null() | (Job.next_attempt_at <= now)).tuples())
@@ -45,10 +47,7 @@ class Reconciler:
                                                                 Job.status.in_(("queued", "running"))).tuples()} \
             if blockers else set()
         candidates = [(i, at) for i, at, b in candidates if b not in live_blockers]
-        if candidates:
-            held = self.service.queue.held_job_ids()
-            for job_id, enqueued_at in candidates:
-                if job_id not in held and self.service.mark_reenqueued(job_id, enqueued_at):
-                    orphans += 1
-                    log.warning("job %s: queued without a task, enqueued again", job_id)
-        return {"requeued": requeued, "failed": failed, "reenqueued": orphans}
+        orphans = self.service.reenqueue_lost(candidates) if candidates else []
+        for job_id in orphans:
+            log.warning("job %s: queued without a task, enqueued again", job_id)
+        return {"requeued": requeued, "failed": failed, "reenqueued": len(orphans)}

@@ -135,7 +135,6 @@ STEP_TYPES = (
     StepType("redownload", "Re-download budget", summaries.redownload),
 )
 _STEPS = {s.name: s for s in STEP_TYPES}
-STEP_LABELS = {s.name: s.label for s in STEP_TYPES}  # read by jobs/service.py until it calls step_label
 
 
 def step_label(step_type: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from core.clock import Clock, utcnow
 from jobs.service import JobService
 from models.db import write_transaction
 from models.domain import Budget
@@ -26,8 +27,9 @@ def claim_slot(name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
 class ScheduledSync:
     """Enqueues `scheduled_sync_and_suggest` for each budget every SYNC_INTERVAL_MINUTES."""
 
-    def __init__(self, service: JobService, interval_minutes: int) -> None:
+    def __init__(self, service: JobService, interval_minutes: int, *, clock: Clock = utcnow) -> None:
         self.service = service
+        self.clock = clock
         self.interval = dt.timedelta(minutes=interval_minutes)
 
     def enqueue_due(self) -> list[str]:
@@ -35,7 +37,7 @@ class ScheduledSync:
         if self.interval.total_seconds() <= 0:
             return []
         created = []
-        now = self.service.clock()
+        now = self.clock()
         for (budget_id,) in Budget.select(Budget.id).tuples():
             if self.service.active_twin(budget_id, "scheduled_sync_and_suggest") is not None:
                 continue  # never while one is queued or running; the slot stays open for the next minute

@@ -1,9 +1,7 @@
 """JobService: the only writer of job and step statuses; each change and its event in one transaction."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -12,11 +10,12 @@ from typing import Any, Callable, Optional
 import peewee as pw
 
 from core.clock import Clock, utcnow
-from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import Conflict, InvalidTransition, NotFound
 from core.redact import redact
+from jobs.queries import JobQueries
 from jobs.queue import JobQueue
-from jobs.registry import STEP_LABELS, JobRegistry, JobType
-from models.db import JSONField, database, write_transaction
+from jobs.registry import JobRegistry, JobType, step_label
+from models.db import write_transaction
 from models.jobs import BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,7 @@ class Claim:
     """The outcome of trying to start a queued job."""
 
     started: bool
+    job: Optional[Job] = None  # the job as it was started
     step: Optional[JobStep] = None
     blocked_by: Optional[str] = None  # another job of the budget holds its lock
     not_before: Optional[dt.datetime] = None  # a retry is not due yet
@@ -65,11 +65,6 @@ class Created:
     replayed: bool = False  # returned for a repeated Idempotency-Key
 
 
-def step_label(step_type: str) -> str:
-    """The user-facing name of a step type."""
-    return STEP_LABELS.get(step_type, step_type)
-
-
 class JobService:
     """Creates jobs and moves them and their steps through the state machine."""
 
@@ -81,6 +76,7 @@ class JobService:
         self.clock = clock
         self.new_id = new_id
         self.lock_ttl = dt.timedelta(seconds=lock_ttl_seconds)
+        self._read = JobQueries(registry)  # the rows a write returns
 
     # ----------------------------------------------------------------- creation
     def create(self, type_name: str, budget_id: str, *, trigger: str = "user",
@@ -91,20 +87,20 @@ class JobService:
         if idempotency:
             existing = self._idempotent_job(*idempotency)
             if existing is not None:
-                return Created(existing, self.steps(existing.id), created=False, replayed=True)
+                return Created(existing, self._read.steps(existing.id), created=False, replayed=True)
         for _ in range(3):
             job = self._insert(job_type, budget_id, trigger, metadata, parent_job_id, dedup_key, idempotency)
             if job is not None:
                 log.info("job %s created: %s for budget %s (%s)", job.id, job_type.name, budget_id, trigger)
                 self.queue.enqueue(job.id)
-                return Created(job, self.steps(job.id), created=True)
+                return Created(job, self._read.steps(job.id), created=True)
             twin = self.active_twin(budget_id, job_type.name, dedup_key)
             if twin is not None:
-                return Created(twin, self.steps(twin.id), created=False)
+                return Created(twin, self._read.steps(twin.id), created=False)
             if idempotency:
                 existing = self._idempotent_job(*idempotency)
                 if existing is not None:
-                    return Created(existing, self.steps(existing.id), created=False, replayed=True)
+                    return Created(existing, self._read.steps(existing.id), created=False, replayed=True)
             # the twin that blocked the insert finished in between: try again
         raise Conflict("The job could not be created because its twin kept changing; try again.",
                        code="busy")
@@ -178,7 +174,7 @@ class JobService:
                            worker=worker, blocked_by=None, next_attempt_at=None, updated_at=now)
             self._event(job.id, None, "running", f"Started (attempt {attempt} of {job.max_attempts})", now)
             step = self._start_next_step(job.id, now)
-        return Claim(True, step=step)
+        return Claim(True, job=job, step=step)
 
     def _take_lock(self, job: Job, now: dt.datetime) -> str:
         """Take the budget's lock for `job` unless a live one is held; return the holder's id."""
@@ -236,6 +232,20 @@ class JobService:
             self._finish(job, "failed", now, f"Failed: {reason}", failure_reason=reason)
         log.info("job %s failed: %s", job_id, reason)
 
+    def enqueue_when_due(self, job_id: str, due: dt.datetime) -> None:
+        """Put the job's task on the queue for `due` (at once when that has passed)."""
+        self.queue.enqueue(job_id, max((due - self.clock()).total_seconds(), 0.0))
+
+    def fail_or_retry(self, job_id: str, step_id: Optional[int], reason: str, *, transient: bool) -> Optional[float]:
+        """Retry a transient failure later while attempts are left and return the delay; otherwise fail the job."""
+        job = self._read.get(job_id)
+        if transient and job.attempt < job.max_attempts:
+            delay = self.job_type(job).retry.delay(job.attempt)
+            self.retry_later(job_id, step_id, reason, delay)
+            return delay
+        self.fail(job_id, step_id, reason)
+        return None
+
     def retry_later(self, job_id: str, step_id: Optional[int], reason: str, delay_seconds: float) -> dt.datetime:
         """Put a running job back to queued for its next attempt after `delay_seconds`."""
         reason = redact(reason)
@@ -290,7 +300,7 @@ class JobService:
         """Cancel a queued job at once, or ask a running one to stop at its next checkpoint."""
         with write_transaction():
             now = self.clock()
-            job = self.get(job_id)
+            job = self._read.get(job_id)
             if job.status == "queued":
                 self._cancel_open_steps(job_id, "Canceled before it started", now)
                 self._finish(job, "canceled", now, "Canceled by a user")
@@ -300,7 +310,7 @@ class JobService:
                     self._event(job_id, None, "running", "Cancel requested; stopping at the next checkpoint", now)
             else:
                 raise InvalidTransition(f"The job already {job.status}; only queued or running jobs can be canceled.")
-        return self.get(job_id)
+        return self._read.get(job_id)
 
     def finish_canceled(self, job_id: str, message: str = "Canceled by a user") -> None:
         """End a running job as canceled: its running step and all later steps become canceled."""
@@ -395,88 +405,7 @@ class JobService:
     def _event(self, job_id: str, step_id: Optional[int], status: str, message: str, now: dt.datetime) -> None:
         JobEvent.insert(job=job_id, step_id=step_id, status=status, message=redact(message), created_at=now).execute()
 
-    # ------------------------------------------------------------------ reading
-    def get(self, job_id: str) -> Job:
-        """The job with this id, or NotFound."""
-        job = Job.get_or_none(Job.id == job_id)
-        if job is None:
-            raise NotFound(f"No job with id {job_id}.")
-        return job
-
-    def steps(self, job_id: str) -> list[JobStep]:
-        """The job's steps in order."""
-        return list(JobStep.select().where(JobStep.job == job_id).order_by(JobStep.position))
-
-    def events(self, job_id: str) -> list[JobEvent]:
-        """The job's events, oldest first."""
-        return list(JobEvent.select().where(JobEvent.job == job_id).order_by(JobEvent.id))
-
-    def version(self, job_id: str) -> Optional[tuple]:
-        """A cheap fingerprint of a job for ETags: (status, updated_at)."""
-        fields = (Job.status, Job.updated_at)
-        rows = _rows(("version",), lambda: Job.select(*fields).where(Job.id == "?"), fields, [job_id])
-        return rows[0] if rows else None
-
-    def detail(self, job_id: str) -> tuple[dict, list[dict], list[dict]]:
-        """The job, its steps and its events as dicts (the detail poll's three queries, each built once)."""
-        parts = []
-        for model, query in ((Job, lambda: Job.select().where(Job.id == "?")),
-                             (JobStep, lambda: JobStep.select().where(JobStep.job == "?").order_by(JobStep.position)),
-                             (JobEvent, lambda: JobEvent.select().where(JobEvent.job == "?").order_by(JobEvent.id))):
-            fields = tuple(model._meta.sorted_fields)
-            names = [f.name for f in fields]
-            parts.append([dict(zip(names, row)) for row in _rows(("detail", model), query, fields, [job_id])])
-        if not parts[0]:
-            raise NotFound(f"No job with id {job_id}.")
-        return parts[0][0], parts[1], parts[2]
-
-    def list(self, *, budget_id: Optional[str] = None, type_name: Optional[str] = None,
-             status: Optional[str] = None, limit: int = 20, cursor: Optional[str] = None) -> tuple[list[dict], Optional[str]]:
-        """Jobs newest first as dicts, and the cursor of the next page (or None)."""
-        fields = tuple(Job._meta.sorted_fields)
-        rows = self._page(fields, budget_id, type_name, status, cursor, limit)
-        names = [f.name for f in fields]
-        dicts = [dict(zip(names, row)) for row in rows]
-        next_cursor = encode_cursor(dicts[limit - 1]["created_at"], dicts[limit - 1]["id"]) if len(dicts) > limit else None
-        return dicts[:limit], next_cursor
-
-    def list_version(self, *, budget_id: Optional[str] = None, type_name: Optional[str] = None,
-                     status: Optional[str] = None, limit: int = 20,
-                     cursor: Optional[str] = None) -> tuple[list[tuple], Optional[str]]:
-        """A cheap fingerprint of the page `list` returns, for ETags: its (id, updated_at) pairs and next cursor.
-
-        Three columns instead of every column: a poller's 304 does not pay for the page it does not get.
-        """
-        rows = self._page((Job.id, Job.updated_at, Job.created_at), budget_id, type_name, status, cursor, limit)
-        next_cursor = encode_cursor(rows[limit - 1][2], rows[limit - 1][0]) if len(rows) > limit else None
-        return [(job_id, updated) for job_id, updated, _ in rows[:limit]], next_cursor
-
-    def _page(self, fields: tuple, budget_id: Optional[str], type_name: Optional[str], status: Optional[str],
-              cursor: Optional[str], limit: int) -> list[tuple]:
-        """`limit + 1` rows of `fields`, newest first."""
-        params: list[Any] = [p for p in (budget_id, type_name, status) if p]
-        if cursor:
-            created, last_id = decode_cursor(cursor)
-            params += [created, created, last_id]
-        params.append(limit + 1)
-        key = ("page", fields, bool(budget_id), bool(type_name), bool(status), bool(cursor))
-        return _rows(key, lambda: self._list_query(fields, budget_id, type_name, status, cursor).limit(limit + 1),
-                     fields, params)
-
-    def _list_query(self, fields: tuple, budget_id: Optional[str], type_name: Optional[str], status: Optional[str],
-                    cursor: Optional[str]) -> pw.ModelSelect:
-        query = Job.select(*fields)
-        if budget_id:
-            query = query.where(Job.budget_id == budget_id)
-        if type_name:
-            query = query.where(Job.type == type_name)
-        if status:
-            query = query.where(Job.status == status)
-        if cursor:
-            created, last_id = decode_cursor(cursor)
-            query = query.where((Job.created_at < created) | ((Job.created_at == created) & (Job.id < last_id)))
-        return query.order_by(Job.created_at.desc(), Job.id.desc())
-
+    # ------------------------------------------------------------------ recovery
     def mark_reenqueued(self, job_id: str, seen_enqueued_at: Optional[dt.datetime]) -> bool:
         """Record a reconciler re-enqueue exactly once (conditional on the enqueue time it saw)."""
         with write_transaction():
@@ -488,6 +417,11 @@ class JobService:
         if updated:
             self.queue.enqueue(job_id)
         return bool(updated)
+
+    def reenqueue_lost(self, candidates: list[tuple[str, Optional[dt.datetime]]]) -> list[str]:
+        """Enqueue again each (job id, enqueue time seen) whose task the queue does not hold; return those ids."""
+        held = self.queue.held_job_ids()
+        return [job_id for job_id, seen in candidates if job_id not in held and self.mark_reenqueued(job_id, seen)]
 
     def wake_waiting(self, budget_id: str) -> Optional[str]:
         """Enqueue the oldest job of the budget that waits for the budget's lock."""
@@ -507,60 +441,3 @@ class JobService:
         """The registry entry of a job."""
         return self.registry.get(job.type)
 
-
-_SQL: dict[tuple, str] = {}
-
-
-def _rows(key: tuple, build: Callable[[], pw.Query], fields: tuple, params: list) -> list[tuple]:
-    """Rows of a query peewee builds once per shape and database (building took 150 us, running it 40).
-
-    Raw values are converted like peewee would, with fromisoformat instead of its general date parsing.
-    """
-    key = key + (type(database.obj),)
-    sql = _SQL.get(key)
-    if sql is None:
-        sql = _SQL[key] = build().sql()[0]
-    converting = [(i, c) for i, c in enumerate(map(_converter, fields)) if c is not None]
-    rows = []
-    for raw in database.execute_sql(sql, params).fetchall():
-        row = list(raw)
-        for i, convert in converting:
-            if row[i] is not None:
-                row[i] = convert(row[i])
-        rows.append(tuple(row))
-    return rows
-
-
-def _to_datetime(value: Any) -> dt.datetime:
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _from_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
-
-
-def _converter(field: pw.Field) -> Optional[Callable[[Any], Any]]:
-    """How a raw column value of `field` becomes the value peewee would give (None: as it is)."""
-    if isinstance(field, pw.DateTimeField):
-        return _to_datetime
-    if isinstance(field, JSONField):
-        return _from_json
-    if isinstance(field, pw.BooleanField):
-        return bool
-    return None
-
-
-def encode_cursor(created_at: dt.datetime, job_id: str) -> str:
-    """An opaque cursor for keyset pagination."""
-    raw = f"{created_at.isoformat()}|{job_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    """The (created_at, id) a cursor stands for, or ValidationFailed."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split("|", 1)
-        return dt.datetime.fromisoformat(created), job_id
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("cursor is not a cursor this API returned.", field="cursor") from None

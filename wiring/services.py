@@ -12,6 +12,7 @@ from budget.operations import BudgetOperations
 from budget.service import BudgetService
 from core.config import Config
 from core.redact import configure_logging, register_secrets
+from jobs.queries import JobQueries
 from jobs.queue import JobQueue
 from jobs.registry import JobRegistry, default_registry
 from jobs.runners import StepWork
@@ -32,6 +33,7 @@ class Services:
     config: Config
     registry: JobRegistry
     jobs: JobService
+    job_queries: JobQueries
     budgets: BudgetService
     suggestions: SuggestionService
     connectors: ConnectorFactory
@@ -72,7 +74,7 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     load_plugins(config.plugins, registry, runners)
     registry = registry.with_timeouts(dict(config.job_timeout_minutes)).with_retry_base(config.retry_base_seconds)
     jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
-    return Services(config, registry, jobs, budgets, suggestions, connectors, steps, runners)
+    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners)
 
 
 def prepare(config: Config) -> None:

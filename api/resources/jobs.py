@@ -6,6 +6,7 @@ import falcon
 from api import validation as v
 from api.etag import EtagMemo, make_etag, not_modified
 from api.serialize import event_dict, job_dict, job_type_dict, step_dict
+from jobs.queries import JobQueries
 from jobs.service import JobService
 from jobs.submission import JobSubmission
 from models.jobs import JOB_STATUSES
@@ -29,7 +30,7 @@ def list_etag(pairs: list[tuple], next_cursor: object) -> str:
 class JobsResource:
     """GET /api/jobs: newest first, filtered, with a cursor."""
 
-    def __init__(self, jobs: JobService, memo: EtagMemo) -> None:
+    def __init__(self, jobs: JobQueries, memo: EtagMemo) -> None:
         self.jobs = jobs
         self.memo = memo
 
@@ -59,7 +60,7 @@ class JobsResource:
 class JobResource:
     """GET /api/jobs/{id}; POST /api/jobs/{kind} creates a job of that kind."""
 
-    def __init__(self, jobs: JobService, submission: JobSubmission, memo: EtagMemo) -> None:
+    def __init__(self, jobs: JobQueries, submission: JobSubmission, memo: EtagMemo) -> None:
         self.jobs = jobs
         self.submission = submission
         self.memo = memo
@@ -94,9 +95,10 @@ class JobResource:
 class JobCancelResource:
     """POST /api/jobs/{id}/cancel."""
 
-    def __init__(self, jobs: JobService) -> None:
+    def __init__(self, jobs: JobService, queries: JobQueries) -> None:
         self.jobs = jobs
+        self.queries = queries
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
         job = self.jobs.cancel(ref)
-        resp.media = {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in self.jobs.steps(ref)]}
+        resp.media = {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in self.queries.steps(ref)]}

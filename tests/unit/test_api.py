@@ -396,7 +396,7 @@ def test_detail_etag_gives_304_until_the_job_changes(client, services):
     assert changed.status_code == 200 and changed.json["job"]["status"] == "running"
     etag2 = changed.headers["etag"]
     assert client.simulate_get(f"/api/jobs/{job_id}", headers={"If-None-Match": etag2}).status_code == 304
-    step = services.jobs.steps(job_id)[0]
+    step = services.job_queries.steps(job_id)[0]
     services.jobs.progress(job_id, step.id, 50, 100)
     progressed = client.simulate_get(f"/api/jobs/{job_id}", headers={"If-None-Match": etag2})
     assert progressed.status_code == 200 and progressed.json["steps"][0]["progressDone"] == 50
@@ -406,7 +406,7 @@ def test_detail_etag_changes_when_an_event_is_added(client, services):
     """A new event is part of the detail: a poller holding the old ETag must see it."""
     job_id = post_job(client, "budget-sync").json["job"]["id"]
     etag = client.simulate_get(f"/api/jobs/{job_id}").headers["etag"]
-    job = services.jobs.get(job_id)
+    job = services.job_queries.get(job_id)
     assert services.jobs.mark_reenqueued(job_id, job.enqueued_at) is True
     resp = client.simulate_get(f"/api/jobs/{job_id}", headers={"If-None-Match": etag})
     assert resp.status_code == 200, "the detail changed (a new event) but the ETag did not"

@@ -164,6 +164,7 @@ def test_every_transition_writes_exactly_one_event_with_it(svc, clock):
     assert event_count(job_id) == 1
     claim = svc.claim(job_id, "w")
     assert claim.started and claim.step.step_type == "sync"
+    assert (claim.job.id, claim.job.status, claim.job.attempt) == (job_id, "running", 1)
     assert event_count(job_id) == 3  # job running + step running
     following = svc.advance(job_id, claim.step.id, {"new": 3})
     assert following.step_type == "suggestions"
@@ -239,44 +240,6 @@ def test_a_job_failed_before_it_started_still_has_ordered_timestamps(svc, clock)
     assert job.started_at is not None and job.completed_at is not None
     assert job.created_at <= job.started_at <= job.completed_at
     assert [s.status for s in steps_of(job_id)] == ["canceled"]
-
-
-# ------------------------------------------------------------------ listing
-def test_list_pages_newest_first_without_duplicates_or_gaps(svc, clock):
-    ids = []
-    for i in range(7):
-        ids.append(svc.create("budget_sync", f"b{i}").job.id)
-        if i % 2:
-            clock.advance(seconds=1)  # pairs share a created_at: the id breaks the tie
-    seen, cursor, pages = [], None, 0
-    while True:
-        rows, cursor = svc.list(limit=3, cursor=cursor)
-        pages += 1
-        seen.extend(rows)
-        if cursor is None:
-            break
-    assert pages == 3
-    assert len(seen) == 7 and len({r["id"] for r in seen}) == 7
-    keys = [(r["created_at"], r["id"]) for r in seen]
-    assert keys == sorted(keys, reverse=True)
-    assert set(ids) == {r["id"] for r in seen}
-
-
-def test_list_with_an_exact_page_has_no_next_cursor(svc):
-    for i in range(3):
-        svc.create("budget_sync", f"b{i}")
-    rows, cursor = svc.list(limit=3)
-    assert len(rows) == 3 and cursor is None
-
-
-def test_list_filters_by_budget_type_and_status(svc):
-    a = svc.create("budget_sync", "demo").job.id
-    b = svc.create("snapshot_create", "demo").job.id
-    c = svc.create("budget_sync", "other").job.id
-    svc.cancel(b)
-    assert {r["id"] for r in svc.list(budget_id="demo")[0]} == {a, b}
-    assert {r["id"] for r in svc.list(type_name="budget_sync")[0]} == {a, c}
-    assert {r["id"] for r in svc.list(status="canceled")[0]} == {b}
 
 
 # ------------------------------------------------------------------ cancel
@@ -468,6 +431,44 @@ def test_requeue_of_a_job_that_is_not_running_changes_nothing(svc):
     job_id = svc.create("budget_sync", "demo").job.id
     assert svc.requeue(job_id, "lost") is None
     assert status_of(job_id) == "queued"
+
+
+def test_enqueue_when_due_delays_the_task_until_then_and_never_below_zero(svc, queue):
+    job_id = svc.create("budget_sync", "demo").job.id
+    queue.enqueued.clear()
+    svc.enqueue_when_due(job_id, T0 + dt.timedelta(seconds=12))
+    svc.enqueue_when_due(job_id, T0 - dt.timedelta(seconds=5))
+    assert queue.enqueued == [(job_id, 12.0), (job_id, 0.0)]
+
+
+def test_fail_or_retry_retries_a_transient_failure_while_attempts_are_left(svc, queue):
+    job_id = svc.create("budget_sync", "demo").job.id
+    step = svc.claim(job_id, "w").step
+    queue.enqueued.clear()
+    delay = svc.fail_or_retry(job_id, step.id, "Server busy", transient=True)
+    assert delay is not None and delay > 0
+    assert status_of(job_id) == "queued" and queue.enqueued == [(job_id, delay)]
+
+
+def test_fail_or_retry_fails_a_permanent_failure_and_the_last_attempt(svc):
+    permanent = svc.create("budget_sync", "demo").job.id
+    step = svc.claim(permanent, "w").step
+    assert svc.fail_or_retry(permanent, step.id, "Wrong password", transient=False) is None
+    assert (status_of(permanent), Job.get_by_id(permanent).failure_reason) == ("failed", "Wrong password")
+    last = svc.create("budget_sync", "demo").job.id
+    Job.update(max_attempts=1).where(Job.id == last).execute()
+    step = svc.claim(last, "w").step
+    assert svc.fail_or_retry(last, step.id, "Server busy", transient=True) is None
+    assert status_of(last) == "failed"
+
+
+def test_reenqueue_lost_enqueues_only_what_the_queue_does_not_hold(svc, queue):
+    held = svc.create("budget_sync", "demo").job
+    lost = svc.create("budget_sync", "other").job
+    queue.enqueued = [(held.id, 0.0)]
+    assert svc.reenqueue_lost([(held.id, held.enqueued_at), (lost.id, lost.enqueued_at)]) == [lost.id]
+    assert queue.enqueued == [(held.id, 0.0), (lost.id, 0.0)]
+    assert events_of(lost.id)[-1].message == "Its task was lost; enqueued again"
 
 
 # ------------------------------------------------------------------ progress and heartbeat
