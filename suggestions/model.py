@@ -1,8 +1,9 @@
 """The per-budget model: exact-payee votes beside a scikit-learn classifier, both calibrated.
 
 Training (`train`):
-1. Calibrate: fit votes + classifier on the oldest 80 % of the history (by date), suggest for the
-   newest 20 %, and fit one calibrator per source from (raw score, right?) pairs (see calibration.py).
+1. Calibrate: fit votes + classifier on the oldest 80 % of the history (by date; of its newest
+   CALIBRATION_WINDOW transactions for a long history), suggest for the newest 20 %, and fit the
+   calibrators from (raw score, right?) pairs (see calibration.py).
 2. Fit votes + classifier on the whole history.
 The classifier is a LinearSVC on character 3-5-grams of the payee and imported payee, words of
 payee and notes, sign, magnitude bucket and account (features.py); identical rows are merged with
@@ -33,6 +34,8 @@ from suggestions.vote import Vote, build_votes
 MODEL_VERSION = 1
 RECENCY_HALF_LIFE_DAYS = 365.0
 CALIBRATION_SHARE = 0.2
+CALIBRATION_WINDOW = 30000
+"""Calibration replays at most the newest this-many transactions (train on 80 %, score 20 %)."""
 MIN_CALIBRATION_HISTORY = 100
 SVC_C = 1.0
 SVC_MAX_ITER = 100
@@ -108,7 +111,8 @@ def _weights(history: Sequence[Transaction]) -> list[float]:
     return [0.5 ** ((newest - t.date).days / RECENCY_HALF_LIFE_DAYS) for t in history]
 
 
-def fit_classifier(history: Sequence[Transaction], rows: Optional[Sequence[Row]] = None) -> Classifier:
+def fit_classifier(history: Sequence[Transaction], rows: Optional[Sequence[Row]] = None,
+                   neighbours: bool = True) -> Classifier:
     """Featurizer + LinearSVC on the history: rows that differ only in the raw bank string (store
     numbers, codes) are merged into their newest one with summed recency weights."""
     rows = rows if rows is not None else [row_of(t) for t in history]
@@ -131,7 +135,8 @@ def fit_classifier(history: Sequence[Transaction], rows: Optional[Sequence[Row]]
         weights = np.array([w for _, (_, w) in unique])
         svc.fit(x, labels, sample_weight=weights / weights.mean())
     clf = Classifier(featurizer, svc, classes[0] if len(classes) == 1 else None)
-    _index_neighbours(clf, history, rows)
+    if neighbours:
+        _index_neighbours(clf, history, rows)
     return clf
 
 
@@ -161,10 +166,12 @@ def train(history: Sequence[Transaction], categories: Sequence[Category], step: 
     pairs = 0
     step()
     if len(history) >= MIN_CALIBRATION_HISTORY:
-        cut = int(len(history) * (1 - CALIBRATION_SHARE))
-        older, newer = history[:cut], history[cut:]
+        first = max(0, len(history) - CALIBRATION_WINDOW)
+        cut = first + int((len(history) - first) * (1 - CALIBRATION_SHARE))
+        older, newer = history[first:cut], history[cut:]
         if len({t.category_id for t in older}) > 1:
-            trial = TrainedModel(MODEL_VERSION, fit_classifier(older, rows[:cut]), build_votes(older, known, [r.key for r in rows[:cut]]), {})
+            trial = TrainedModel(MODEL_VERSION, fit_classifier(older, rows[first:cut], neighbours=False),
+                                 build_votes(older, known, [r.key for r in rows[first:cut]]), {})
             step()
             for group, scored in _scored(trial, newer, rows[cut:]).items():
                 if scored:
