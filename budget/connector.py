@@ -42,6 +42,7 @@ class Transaction:
     amount: int  # minor units (cents), negative for outflows
     category_id: Optional[str]
     notes: str = ""
+    imported_payee: str = ""  # the raw bank string (Actual's imported_description), when the source keeps it
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class Config:
     log_level: str = "INFO"
     plugins: tuple[str, ...] = ()
     faults_dir: Optional[Path] = None
+    suggest_min_confidence: float = 0.0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -96,6 +97,7 @@ class Config:
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             plugins=tuple(name.strip() for name in env.get("BA_PLUGINS", "").split(",") if name.strip()),
             faults_dir=Path(env["BA_FAULTS_DIR"]).resolve() if env.get("BA_FAULTS_DIR", "").strip() else None,
+            suggest_min_confidence=_float(env, "SUGGEST_MIN_CONFIDENCE", 0.0),
         )
 
     def secrets(self) -> list[str]:

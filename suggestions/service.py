@@ -40,7 +40,7 @@ class SuggestionService:
         targets = [t for t in transactions if not t.category_id and t.id not in seen]
         if payee_key is not None:
             targets = [t for t in targets if normalize_payee(t.payee_name) == payee_key]
-        outcome = self.engine.propose(history, targets, connector.categories(), progress)
+        outcome = self.engine.propose(history, targets, connector.categories(), progress, budget_id=budget_id)
         by_id = {t.id: t for t in targets}
         now = self.clock()
         rows = []
@@ -59,7 +59,8 @@ class SuggestionService:
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
                 inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
-        return {"suggested": inserted, "skipped": len(outcome.skipped), "considered": len(targets)}
+        return {"suggested": inserted, "skipped": len(outcome.skipped), "considered": len(targets),
+                "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
 
     def reset_payee_group(self, budget_id: str, payee_key: str) -> int:
         """Drop the group's pending and rejected suggestions so a retry can propose them again."""

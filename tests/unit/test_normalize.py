@@ -53,3 +53,32 @@ def test_result_is_lowercase_without_punctuation():
     key = normalize_payee("H&M 1234 - Union Sq., S.F.")
     assert key == key.lower()
     assert all(c.isalnum() or c == " " for c in key)
+
+
+@pytest.mark.parametrize(
+    "raw, kept",
+    [
+        ("APPLE.COM/BILL 866-712-7753 CA : Mobile Purchase Sign Based 12/10 03:03p #7458", "apple"),
+        ("BILL PAYMENT WWW.ATT.COM", "att"),
+        ("M1 Long Island NY", "m1"),
+        ("NYCTAXI5H11 LONG ISLAND NY", "nyctaxi"),
+        ("3M COMPANY", "3m"),
+        ("7-ELEVEN 2231", "7eleven"),
+        ("premier inn44513065", "inn"),
+        ("www.thekey.co.uk", "thekey"),
+    ],
+)
+def test_digits_and_urls_that_name_the_merchant_survive(raw, kept):
+    assert kept in normalize_payee(raw).split()
+
+
+def test_codes_and_boilerplate_go():
+    assert normalize_payee("facebk  z9uj3aep92") == normalize_payee("facebk qy3rccjar2") == "facebk"
+    assert normalize_payee("UBER *TRIP 4XK2P HELP.UBER.COM") == "uber trip"
+    assert "12p" not in normalize_payee("TARGET 00027599 12/09 12:12p #7458").split()
+
+
+def test_unrelated_merchants_stay_apart():
+    restaurant, taxi = normalize_payee("M1 Long Island NY"), normalize_payee("NYCTAXI5H11 LONG ISLAND NY")
+    assert restaurant != taxi
+    assert restaurant == "m1 long island" and taxi == "nyctaxi long island"

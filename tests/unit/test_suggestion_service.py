@@ -49,6 +49,12 @@ def test_generate_after_a_sync_proposes_for_uncategorized_transactions(svc, conn
         assert categories[s.proposed_category_id] == s.proposed_category_name
 
 
+def test_generate_reports_what_was_held_back_and_why(svc, connector, generated):
+    assert generated["minConfidence"] == svc.engine.min_confidence
+    assert sum(generated["heldBack"].values()) == generated["skipped"]
+    assert set(generated["heldBack"]) <= {"below_min_confidence", "no_usable_history"}
+
+
 def test_a_second_generate_adds_nothing(svc, connector, generated):
     count = Suggestion.select().count()
     again = svc.generate("demo", "job-2", connector, noop)

@@ -1,0 +1,72 @@
+"""The exact-payee vote: what this payee's own earlier transactions were filed as, newest first.
+
+A payee the user re-filed follows its latest category: when the newest `REFILE_RUN` or more
+transactions of a payee agree on a category the payee never had before them, that category wins
+even against an older majority (Netflix moved from Entertainment to Subscriptions stays in
+Subscriptions). A payee whose categories alternate (small Apple bills are Games, larger ones
+Streaming) is not re-filed: there the most frequent category wins, ties going to the more recent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from budget.connector import Transaction
+from suggestions.features import payee_key
+
+REFILE_RUN = 2
+
+
+@dataclass(frozen=True)
+class Vote:
+    category_id: str
+    winner: int  # transactions of the deciding window that were in category_id
+    total: int  # transactions in the deciding window (all of them, or those since the re-file)
+    all_total: int  # every earlier transaction of this payee
+    last_date: dt.date  # newest earlier transaction in category_id
+    display: str  # the payee as the user last saw it
+    refiled_from: str | None = None  # the older majority category when the payee was re-filed
+
+    @property
+    def raw(self) -> float:
+        """Uncalibrated strength of the vote, 0..1 (the calibrator turns it into a probability)."""
+        return (self.winner + 0.5) / (self.total + 1.0)
+
+
+def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[Sequence[str]] = None) -> dict[str, Vote]:
+    """One vote per payee key of the categorized history (categories outside `known` do not vote).
+
+    `keys` (payee_key of each transaction) may be passed when already computed."""
+    seqs: dict[str, list[Transaction]] = {}
+    for i, t in enumerate(history):
+        if t.category_id in known:
+            key = keys[i] if keys is not None else payee_key(t)
+            if key:
+                seqs.setdefault(key, []).append(t)
+    ordered = all(a.date <= b.date for a, b in zip(history, history[1:]))
+    votes: dict[str, Vote] = {}
+    for key, seq in seqs.items():
+        if not ordered:
+            seq.sort(key=lambda t: (t.date, t.id))
+        votes[key] = _vote(seq)
+    return votes
+
+
+def _vote(seq: list[Transaction]) -> Vote:
+    last = seq[-1]
+    run = 0
+    for t in reversed(seq):
+        if t.category_id != last.category_id:
+            break
+        run += 1
+    counts = Counter(t.category_id for t in seq)
+    recency = {t.category_id: i for i, t in enumerate(seq)}  # index of the newest of each category
+    majority = max(counts, key=lambda c: (counts[c], recency[c]))
+    display = last.payee_name or last.imported_payee
+    earlier = {t.category_id for t in seq[:len(seq) - run]}
+    if run >= REFILE_RUN and earlier and last.category_id not in earlier:
+        return Vote(last.category_id, run, run, len(seq), last.date, display, refiled_from=majority)
+    newest = max(t.date for t in seq if t.category_id == majority)
+    return Vote(majority, counts[majority], len(seq), len(seq), newest, display)
