@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "./api.js";
 import { h, renderInto, refreshTimes, errorNote, describedBy, blocked, timeEl } from "./dom.js";
-import { ACTIVE, TERMINAL, statusText, plural } from "./format.js";
+import { ACTIVE, TERMINAL, statusText, plural, parseTime, waitsForRetry } from "./format.js";
 import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
 import { suggestionsView, groupByPayee } from "./suggestions.js";
 import { snapshotsView } from "./snapshots.js";
@@ -321,9 +321,16 @@ function renderNotice() {
 
 // ---------------------------------------------------------------- state helpers
 
+/** A job worth polling every second for: running, or queued and not waiting for a retry far ahead. */
+function busyJob(job) {
+  if (!ACTIVE.has(job.status)) return false;
+  if (!waitsForRetry(job)) return true;
+  return (parseTime(job.nextAttemptAt) ?? 0) - Date.now() < IDLE_MS;
+}
+
 function anyActive() {
-  if (state.jobs.some((j) => ACTIVE.has(j.status))) return true;
-  for (const d of state.details.values()) if (d.job && ACTIVE.has(d.job.status)) return true;
+  if (state.jobs.some(busyJob)) return true;
+  for (const d of state.details.values()) if (d.job && busyJob(d.job)) return true;
   return false;
 }
 
@@ -889,7 +896,29 @@ async function loadBasics() {
   budgetsAt = Date.now();
 }
 
+/** A link or the address bar changed the hash: show the budget and job it names. */
+async function followHash() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const budgetId = hash.get("budget");
+  if (budgetId && budgetId !== state.budgetId) {
+    if (!state.budgets.some((b) => b.id === budgetId)) {
+      try {
+        await refreshBudgets(); // a budget made since the list was fetched
+      } catch (err) {
+        if (isNetworkError(err)) goOffline();
+      }
+    }
+    if (!state.budgets.some((b) => b.id === budgetId)) return;
+    state.budgetId = budgetId;
+    fillBudgetPicker();
+    selectBudget(budgetId);
+  }
+  const jobId = hash.get("job");
+  if (jobId && jobId !== state.selectedJobId) actions.selectJob(jobId);
+}
+
 async function init() {
+  window.addEventListener("hashchange", followHash);
   $("budget").addEventListener("change", (e) => selectBudget(e.target.value));
   $("filter-type").addEventListener("change", (e) => {
     state.filters.type = e.target.value;

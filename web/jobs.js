@@ -261,9 +261,9 @@ export function jobDetailView(state, actions) {
       "dl",
       { class: "meta" },
       metaRow("Created", timeEl(job.createdAt)),
-      metaRow("Started", timeEl(job.startedAt)),
+      metaRow(waitsForRetry(job) ? "Last attempt started" : "Started", timeEl(job.startedAt)),
       metaRow("Completed", timeEl(job.completedAt)),
-      metaRow(running ? "Running for" : "Duration", durationEl(job)),
+      job.status === "queued" ? null : metaRow(running ? "Running for" : "Duration", durationEl(job)),
       metaRow("Trigger", triggerText(job.trigger)),
       extras.length ? metaRow("Details", extras.join(" · ")) : null,
       waitsForRetry(job)
