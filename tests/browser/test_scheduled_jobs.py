@@ -29,7 +29,7 @@ def stack(tmp_path_factory):
 def run_schedule_once(stack) -> list[str]:
     """What the periodic task does once a minute, with an hourly interval: returns the jobs it made."""
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
-    code = "import tasks, periodic.schedule as p, json; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
+    code = "import json; from tasks import periodic_tasks as p; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
