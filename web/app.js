@@ -39,7 +39,7 @@ const state = {
   errors: new Map(), // control key -> {text, transient}: shown beside that control
   seenStatus: new Map(), // job id -> last status seen, to notice transitions
   online: true,
-  offlineSince: null,
+  backOnline: false, // "Back online" is showing
 };
 
 const $ = (id) => document.getElementById(id);
@@ -103,36 +103,40 @@ let backOnlineTimer = null;
 function goOffline() {
   if (!state.online) return;
   state.online = false;
-  state.offlineSince = Date.now();
+  state.backOnline = false;
   clearTimeout(backOnlineTimer);
   renderAll();
+  if (!ticking) schedule(FAST_MS); // look again soon; the poller backs off from there
 }
 
 /** Called after a full catch-up tick: everything on the page is fresh again. */
 function goOnline() {
   if (state.online) return;
   state.online = true;
-  state.offlineSince = null;
+  state.backOnline = true;
   renderAll();
-  renderConnection("back");
-  backOnlineTimer = setTimeout(() => renderConnection(), BACK_ONLINE_MS);
+  backOnlineTimer = setTimeout(() => {
+    state.backOnline = false;
+    renderConnection();
+  }, BACK_ONLINE_MS);
 }
 
-function renderConnection(moment) {
+/** The connection banner, a live region: its content changes only when the connection state does. */
+function renderConnection() {
   const el = $("connection");
-  if (!state.online) {
-    el.dataset.state = "offline";
+  const now = !state.online ? "offline" : state.backOnline ? "back" : "online";
+  if (el.dataset.state === now) return;
+  el.dataset.state = now;
+  if (now === "offline") {
     renderInto(
       el,
       h("strong", null, "Offline: "),
       h("span", null, "budget-assist cannot be reached. Buttons that need it are paused; the page tries again every few seconds and catches up when it is back. "),
       h("button", { type: "button", class: "btn btn-small", "data-key": "try-now", "data-testid": "try-now", onclick: () => pollSoon() }, "Try now"),
     );
-  } else if (moment === "back") {
-    el.dataset.state = "back";
+  } else if (now === "back") {
     renderInto(el, h("strong", null, "Back online. "), h("span", null, "The page has caught up."));
   } else {
-    el.dataset.state = "online";
     el.replaceChildren();
   }
 }
@@ -745,7 +749,11 @@ async function tick() {
     tickAgain = true;
     return;
   }
-  if (document.hidden || !state.budgetId) return;
+  if (document.hidden) return;
+  if (!state.budgetId) {
+    await lookForBudgets();
+    return;
+  }
   ticking = true;
   const catchingUp = !state.online;
   if (catchingUp) {
@@ -760,7 +768,8 @@ async function tick() {
     const detailFinished = await refreshDetails();
     const finished = listFinished || detailFinished;
     if (finished || suggestionsDirty || Date.now() - suggestionsAt > SUGGESTIONS_MS) {
-      const afterJob = finished || suggestionsDirty;
+      // While a job of this budget runs it may change suggestions itself: that is no news from elsewhere.
+      const afterJob = finished || suggestionsDirty || state.jobs.some((j) => ACTIVE.has(j.status));
       suggestionsDirty = false;
       await refreshSuggestions(afterJob);
     }
@@ -788,6 +797,21 @@ async function tick() {
   const base = anyActive() ? FAST_MS : IDLE_MS;
   const backoff = state.online ? Math.min(IDLE_MS, FAST_MS * 2 ** failures) : Math.min(OFFLINE_MAX_MS, FAST_MS * 2 ** (failures - 1));
   schedule(failures ? backoff : base);
+}
+
+/** No budget yet (none configured): check the list now and then, and show the first one that appears. */
+async function lookForBudgets() {
+  try {
+    await refreshBudgets();
+    if (!state.online) goOnline();
+  } catch (err) {
+    if (isNetworkError(err)) goOffline();
+  }
+  if (state.budgets.length && !state.budgetId) {
+    selectBudget(state.budgets[0].id);
+    return;
+  }
+  schedule(state.online ? IDLE_MS : OFFLINE_MAX_MS);
 }
 
 document.addEventListener("visibilitychange", () => {
@@ -968,6 +992,7 @@ async function init() {
     fillBudgetPicker();
     renderAll();
     renderInto($("start-buttons"), h("p", { class: "muted" }, "No budgets configured yet."));
+    schedule(IDLE_MS); // one may be added: the list is checked again
     return;
   }
   state.budgetId = budgetId;
