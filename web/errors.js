@@ -26,6 +26,10 @@ function reason(err) {
   if (err.status === 409) return `${said} It changed meanwhile, perhaps in another tab; the page now shows it as it is.`.trim();
   if (err.status === 404) return "It no longer exists; the page now shows what is there.";
   if (err.status === 413) return "The request was too large; choose fewer items and try again.";
+  if (err.status === 422 && err.field === "suggestionIds") {
+    // The server names the first suggestion by its id, which means nothing to a person.
+    return "Some of these suggestions are no longer approved or no longer exist; they changed meanwhile, perhaps in another tab. The page has been refreshed; look again before you retry.";
+  }
   if (err.status === 422) return `${said} The page has been refreshed; look again before you retry.`.trim();
   return said || "The server refused the request; reload the page and try again.";
 }

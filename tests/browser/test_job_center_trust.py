@@ -109,11 +109,12 @@ def test_a_request_the_server_refuses_explains_itself_beside_the_button(page: Pa
 
     error = page.get_by_test_id("suggestions").locator('[data-error-for="apply"]')
     expect(error).to_have_text(re.compile(
-        r"^Could not apply the approved suggestions\. Suggestion '[^']+' is rejected, not approved\. "
-        r"The page has been refreshed; look again before you retry\.$"), timeout=UI_TIMEOUT_MS)
+        r"^Could not apply the approved suggestions\. Some of these suggestions are no longer approved or no "
+        r"longer exist; they changed meanwhile, perhaps in another tab\. The page has been refreshed; look again "
+        r"before you retry\.$"), timeout=UI_TIMEOUT_MS)
     assert apply.get_attribute("aria-describedby") == error.get_attribute("id")
     expect(error).to_be_in_viewport()
-    page.get_by_test_id("suggestions").screenshot(path=str(output_dir / "error-refused.png"))
+    page.screenshot(path=str(output_dir / "error-refused.png"))
 
     set_hidden(page, False)  # the page looks again: the rejected group has left the review
     expect(group_of(page, first)).to_have_count(0, timeout=UI_TIMEOUT_MS)
@@ -364,15 +365,15 @@ def test_dark_mode_passes_axe_and_keeps_the_focus_ring_visible(make_page, stack,
     expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     axe.check(page, "dark-mode")
     page.screenshot(path=str(output_dir / "dark-mode.png"))
-    assert focus_ring_contrast(page) >= 3
+    assert focus_ring_contrast(page, output_dir / "focus-ring-dark.png") >= 3
 
 
-def test_the_focus_ring_has_three_to_one_contrast_and_landmarks_are_few(page: Page, stack):
+def test_the_focus_ring_has_three_to_one_contrast_and_landmarks_are_few(page: Page, stack, output_dir):
     budget_id = new_budget(stack)
     open_job_center(page, stack, budget_id)
     run_sync_and_generate(page)
     expect(page.get_by_test_id("suggestion-group").nth(5)).to_be_visible(timeout=UI_TIMEOUT_MS)
-    assert focus_ring_contrast(page) >= 3
+    assert focus_ring_contrast(page, output_dir / "focus-ring.png") >= 3
     landmarks = page.evaluate("""() => [...document.querySelectorAll(
         'header, main, nav, aside, footer, form[aria-label], form[aria-labelledby], section[aria-label], '
         + 'section[aria-labelledby], [role=region], [role=banner], [role=main], [role=navigation], '
@@ -389,7 +390,7 @@ def test_the_focus_ring_has_three_to_one_contrast_and_landmarks_are_few(page: Pa
     assert retry.get_attribute("aria-label").startswith("Retry ")
 
 
-def focus_ring_contrast(page: Page) -> float:
+def focus_ring_contrast(page: Page, screenshot) -> float:
     """Tab to the first start button and measure its outline against the panel behind it."""
     page.get_by_test_id("budget-picker").focus()
     page.keyboard.press("Tab")
@@ -402,6 +403,9 @@ def focus_ring_contrast(page: Page) -> float:
     }""")
     assert colors["testid"] == "start-sync-and-suggest", colors
     assert colors["styleName"] == "solid" and float(colors["width"].rstrip("px")) >= 2, colors
+    box = page.get_by_test_id("start-sync-and-suggest").bounding_box()
+    page.screenshot(path=str(screenshot), clip={"x": box["x"] - 12, "y": box["y"] - 12,
+                                                "width": box["width"] + 24, "height": box["height"] + 24})
     return contrast(colors["outline"], colors["behind"])
 
 
