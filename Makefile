@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 ACTUAL_CACHE ?= $(HOME)/.cache/budget-assist/actual-server
-export ACTUAL_CACHE
+AXE_CACHE ?= $(HOME)/.cache/budget-assist/axe
+export ACTUAL_CACHE AXE_CACHE
 
 .PHONY: run test venv test-deps migrate bench clean
 
@@ -32,6 +33,7 @@ run: migrate
 test-deps: $(VENV)/.installed-test
 	bash scripts/install-actual-server.sh "$(ACTUAL_CACHE)"
 	bash scripts/install-test-packages.sh
+	bash scripts/install-axe.sh "$(AXE_CACHE)"
 
 test: test-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q

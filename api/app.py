@@ -12,7 +12,9 @@ from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
 from api.resources.budgets import BudgetsResource, HealthResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
+from api.resources.snapshots import BudgetSnapshotsResource, SnapshotFileResource
 from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionReviewResource, SuggestionsResource
+from budget.snapshots import SnapshotQueries
 from core.config import Config
 from jobs.submission import JobSubmission
 from models.db import change_marker
@@ -39,6 +41,9 @@ def create_app(services: Services) -> falcon.App:
     submission = JobSubmission(jobs, services.budgets, suggestions)
     app.add_route("/api/health", HealthResource())
     app.add_route("/api/budgets", BudgetsResource(services.budgets))
+    snapshots = SnapshotQueries(services.config.data_dir / "snapshots", services.budgets)
+    app.add_route("/api/budgets/{budget_id}/snapshots", BudgetSnapshotsResource(snapshots, services.registry))
+    app.add_route("/api/snapshots/{snapshot_id}/file", SnapshotFileResource(snapshots))
     app.add_route("/api/job-types", JobTypesResource(jobs))
     memo = EtagMemo(change_marker)
     app.add_route("/api/jobs", JobsResource(services.job_queries, memo))

@@ -45,6 +45,7 @@ SCHEMAS = {
         "type": {"type": "string"}, "label": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}},
         "stepLabels": {"type": "array", "items": {"type": "string"}}, "kind": _nullable("string"),
         "userStartable": {"type": "boolean"}, "primary": {"type": "boolean", "description": "the main start button"},
+        "description": {"type": "string", "description": "what the job does, in one sentence (may be empty)"},
         "inputs": {"type": "array", "items": _ref("JobInput"), "description": "the fields of its request body"},
         "maxAttempts": {"type": "integer"}, "timeoutMinutes": {"type": "number"}}},
     "JobInput": {"type": "object", "additionalProperties": False, "required": ["name", "type", "required"],
@@ -86,6 +87,15 @@ SCHEMAS = {
         "events": {"type": "array", "items": _ref("Event")}}},
     "JobList": {"type": "object", "required": ["jobs", "nextCursor"], "properties": {
         "jobs": {"type": "array", "items": _ref("Job")}, "nextCursor": _nullable("string")}},
+    "Snapshot": {"type": "object", "additionalProperties": False, "required": [
+        "id", "budgetId", "createdAt", "sizeBytes", "transactions", "categories", "jobId", "fileUrl"], "properties": {
+        "id": {"type": "string"}, "budgetId": {"type": "string"}, "createdAt": TIME,
+        "sizeBytes": {"type": "integer", "minimum": 0}, "transactions": {"type": "integer", "minimum": 0},
+        "categories": {"type": "integer", "minimum": 0},
+        "jobId": _nullable("string", description="the job that made the snapshot"),
+        "jobType": _nullable("string", description="null when that job was deleted by the retention purge"),
+        "jobLabel": _nullable("string"), "jobTrigger": _nullable("string"),
+        "fileUrl": {"type": "string", "description": "GET it to download the snapshot's SQLite file"}}},
     "SuggestionIds": {"type": "object", "required": ["suggestionIds"], "properties": {
         "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
 }
@@ -105,6 +115,22 @@ PATHS = {
                 "name": {"type": "string"}, "connector": {"const": "demo"}}}}}},
             "responses": {"201": _json({"type": "object", "required": ["budget"],
                                         "properties": {"budget": _ref("Budget")}}, "Created"), **_errors(400, 413, 422)}}},
+    "/api/budgets/{budgetId}/snapshots": {"get": {
+        "summary": "The budget's snapshots (made by Create Snapshot jobs), newest first",
+        "parameters": [{"name": "budgetId", "in": "path", "required": True, "schema": {"type": "string"}},
+                       {"name": "limit", "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+        "responses": {"200": _json({"type": "object", "required": ["snapshots"], "properties": {
+            "snapshots": {"type": "array", "items": _ref("Snapshot")}}}, "Snapshots"), **_errors(404, 422, 503)}}},
+    "/api/snapshots/{id}/file": {"get": {
+        "summary": "Download a snapshot: the budget's SQLite file as an attachment",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The SQLite database file", "headers": {
+            "Content-Disposition": {"schema": {"type": "string"},
+                                    "description": "attachment; a file name made by the server"}},
+            "content": {"application/vnd.sqlite3": {"schema": {"type": "string", "contentMediaType":
+                                                                "application/vnd.sqlite3"}}}},
+            **_errors(404)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {
         "200": _json({"type": "object", "required": ["jobTypes"], "properties": {
             "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},

@@ -50,7 +50,7 @@ def input_dict(job_input: JobInput) -> dict:
 def job_type_dict(t: JobType) -> dict:
     """A job type as JSON, with its inputs and the labels of its steps."""
     return {"type": t.name, "label": t.label, "steps": list(t.steps), "stepLabels": [step_label(s) for s in t.steps],
-            "kind": t.kind, "userStartable": t.user_startable, "primary": t.primary,
+            "kind": t.kind, "userStartable": t.user_startable, "primary": t.primary, "description": t.description,
             "inputs": [input_dict(i) for i in t.inputs] if t.user_startable else [],
             "maxAttempts": t.retry.attempts, "timeoutMinutes": t.timeout_minutes}
 

@@ -61,6 +61,7 @@ class JobType:
     timeout_minutes: float = 30.0
     inputs: tuple[JobInput, ...] = (BUDGET_ID,)  # the request body; budgetId names the job's budget
     primary: bool = False  # the Job Center's main start button
+    description: str = ""  # one sentence the Job Center shows beside its start button
 
     @property
     def user_startable(self) -> bool:
@@ -132,7 +133,7 @@ STEP_TYPES = (
     StepType("suggestions", "Generate suggestions", summaries.suggestions),
     StepType("apply", "Apply suggestions", summaries.apply),
     StepType("snapshot", "Create snapshot", summaries.snapshot),
-    StepType("redownload", "Re-download budget", summaries.redownload),
+    StepType("redownload", "Download the budget again", summaries.redownload),
 )
 _STEPS = {s.name: s for s in STEP_TYPES}
 
@@ -159,13 +160,19 @@ DEFAULT_TYPES = (
     JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
     JobType("suggestions_generate", "Generate Suggestions", ("suggestions",), "suggestions-generate"),
     JobType("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest",
-            inputs=(BUDGET_ID, FULL_RESYNC), primary=True),
+            inputs=(BUDGET_ID, FULL_RESYNC), primary=True,
+            description="Fetches what changed in the budget and proposes categories for new transactions. "
+                        "Full resync downloads the whole budget again instead: slower, for when the copy here "
+                        "seems wrong."),
     JobType("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry",
             inputs=(BUDGET_ID, SUGGESTION_ID)),
     JobType("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply",
             inputs=(BUDGET_ID, SUGGESTION_IDS)),
-    JobType("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
-    JobType("snapshot_redownload", "Redownload Snapshot", ("redownload",), "snapshot-redownload"),
+    JobType("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create",
+            description="Saves a copy of the budget as it is now; snapshots are listed below and can be downloaded."),
+    JobType("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload",
+            description="Throws away this app's copy of the budget and downloads it afresh from its server; "
+                        "suggestions for transactions that changed are dropped."),
     JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,
             retry=SCHEDULED_RETRY),
 )

@@ -79,4 +79,5 @@ export const api = {
   reject: (id) => postJSON(`/api/suggestions/${enc(id)}/reject`),
   approveMany: (ids) => postJSON("/api/suggestions/approve", { suggestionIds: ids }),
   rejectMany: (ids) => postJSON("/api/suggestions/reject", { suggestionIds: ids }),
+  snapshots: (budgetId) => getJSON(`/api/budgets/${enc(budgetId)}/snapshots`, { revalidate: false }),
 };

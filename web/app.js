@@ -1,13 +1,19 @@
-// Job Center: state, actions and the polling loop. Views live in jobs.js and suggestions.js.
+// Job Center: state, actions and the polling loop. Views live in jobs.js, suggestions.js and snapshots.js.
 
 import { api, ApiError } from "./api.js";
-import { h, renderInto, refreshTimes } from "./dom.js";
-import { ACTIVE, TERMINAL, statusText } from "./format.js";
-import { jobListItems, jobDetailView, jobLabel } from "./jobs.js";
-import { suggestionsView } from "./suggestions.js";
+import { h, renderInto, refreshTimes, errorNote, describedBy, blocked, timeEl } from "./dom.js";
+import { ACTIVE, TERMINAL, statusText, plural, parseTime, waitsForRetry } from "./format.js";
+import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
+import { suggestionsView, groupByPayee } from "./suggestions.js";
+import { snapshotsView } from "./snapshots.js";
+import { explain, isNetworkError, isTransient } from "./errors.js";
 
 const FAST_MS = 1000; // while something is queued or running
 const IDLE_MS = 10000; // otherwise
+const OFFLINE_MAX_MS = 5000; // while the server cannot be reached: 1, 2, 4, 5, 5… s
+const BUDGETS_MS = 30000; // the budget list (new budgets show up without a reload)
+const SUGGESTIONS_MS = 10000; // suggestions reviewed elsewhere show up within this
+const BACK_ONLINE_MS = 6000; // how long "Back online" stays
 const PAGE_SIZE = 20;
 const BUDGET_KEY = "budget-assist.budgetId";
 
@@ -25,43 +31,114 @@ const state = {
   applyJobId: null,
   suggestions: [],
   suggestionsLoaded: false,
+  suggestionsNotice: null, // what changed elsewhere since the page last looked
+  jobInfo: new Map(), // job id -> {label, trigger, at}: where suggestions came from
+  snapshots: [],
+  snapshotsLoaded: false,
   busy: new Set(),
+  errors: new Map(), // control key -> {text, transient}: shown beside that control
   seenStatus: new Map(), // job id -> last status seen, to notice transitions
-  connectionOk: true,
+  online: true,
+  backOnline: false, // "Back online" is showing
 };
 
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------- messages
 
+function later(el, text) {
+  el.textContent = "";
+  // A fresh text node a moment later, so screen readers announce a repeated message again.
+  return setTimeout(() => (el.textContent = text), 50);
+}
+
 let announceTimer = null;
 function announce(text) {
-  const el = $("announcer");
-  el.textContent = "";
   clearTimeout(announceTimer);
-  announceTimer = setTimeout(() => (el.textContent = text), 50);
+  announceTimer = later($("announcer"), text);
 }
 
-function showError(err, context) {
-  const el = $("error");
-  const message = err instanceof ApiError ? err.message : err && err.message ? err.message : String(err);
-  renderInto(
-    el,
-    h("span", null, context ? `${context}: ` : "", message),
-    h("button", { type: "button", class: "btn btn-small", "data-key": "dismiss-error", onclick: clearError }, "Dismiss"),
-  );
-  el.hidden = false;
+let alertTimer = null;
+function alertNow(text) {
+  clearTimeout(alertTimer);
+  alertTimer = later($("alert"), text);
 }
 
-function clearError() {
-  const el = $("error");
-  el.hidden = true;
-  el.replaceChildren();
+/** A control's request failed: say so beside it and in the alert region; go offline on a network error. */
+function fail(key, what, err) {
+  const text = explain(err, what);
+  state.errors.set(key, { text, transient: isTransient(err) });
+  alertNow(text);
+  if (isNetworkError(err)) {
+    goOffline();
+  } else if (err instanceof ApiError && [404, 409, 422].includes(err.status)) {
+    // The page's picture was out of date: fetch it again.
+    suggestionsDirty = true;
+    snapshotsDirty = true;
+    budgetsDirty = true;
+    pollSoon();
+  }
 }
 
-function setConnection(ok) {
-  state.connectionOk = ok;
-  renderLive();
+/** A control's request succeeded: its error goes, and so do errors that only said the server was away. */
+function succeeded(key) {
+  let cleared = state.errors.delete(key);
+  for (const [k, e] of state.errors) {
+    if (e.transient && k !== "refresh") {
+      state.errors.delete(k);
+      cleared = true;
+    }
+  }
+  if (cleared) {
+    clearTimeout(alertTimer);
+    $("alert").textContent = "";
+    renderAll();
+  }
+}
+
+// ---------------------------------------------------------------- connection
+
+let backOnlineTimer = null;
+
+function goOffline() {
+  if (!state.online) return;
+  state.online = false;
+  state.backOnline = false;
+  clearTimeout(backOnlineTimer);
+  renderAll();
+  if (!ticking) schedule(FAST_MS); // look again soon; the poller backs off from there
+}
+
+/** Called after a full catch-up tick: everything on the page is fresh again. */
+function goOnline() {
+  if (state.online) return;
+  state.online = true;
+  state.backOnline = true;
+  renderAll();
+  backOnlineTimer = setTimeout(() => {
+    state.backOnline = false;
+    renderConnection();
+  }, BACK_ONLINE_MS);
+}
+
+/** The connection banner, a live region: its content changes only when the connection state does. */
+function renderConnection() {
+  const el = $("connection");
+  const now = !state.online ? "offline" : state.backOnline ? "back" : "online";
+  if (el.dataset.state === now) return;
+  el.dataset.state = now;
+  if (now === "offline") {
+    renderInto(
+      el,
+      h("strong", null, "Offline: "),
+      h("span", null, "budget-assist cannot be reached. Buttons that need it are paused; the page tries again every few seconds and catches up when it is back. "),
+      h("button", { type: "button", class: "btn btn-small", "data-key": "try-now", "data-testid": "try-now", onclick: () => pollSoon() }, "Try now"),
+    );
+  } else if (now === "back") {
+    renderInto(el, h("strong", null, "Back online. "), h("span", null, "The page has caught up."));
+  } else {
+    el.replaceChildren();
+  }
 }
 
 // ---------------------------------------------------------------- rendering
@@ -69,12 +146,13 @@ function setConnection(ok) {
 function renderLive() {
   const el = $("live");
   const active = anyActive();
-  el.dataset.state = !state.connectionOk ? "error" : active ? "fast" : "idle";
-  el.textContent = !state.connectionOk
-    ? "Connection lost, retrying…"
+  el.dataset.state = !state.online ? "error" : active ? "fast" : "idle";
+  el.textContent = !state.online
+    ? "Offline · retrying"
     : active
       ? "Live · updating every second"
       : "Live · checking every 10 s";
+  renderInto($("refresh-error"), errorNote(state, "refresh"));
 }
 
 const kebab = (name) => name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
@@ -93,16 +171,18 @@ function startableHere(t) {
 
 /** The job type whose input `name` the review fills in (a suggestion of a group, the approved ones). */
 function kindTaking(name) {
-  const t = state.jobTypes.find((jt) => jt.userStartable && jt.kind && (jt.inputs || []).some((i) => i.name === name));
+  const t = typeTaking(state.jobTypes, name);
   return t ? t.kind : null;
 }
 
 function renderStart() {
-  const types = state.jobTypes.filter(startableHere);
+  // The main job first, on a row of its own; the others below it in their declared order.
+  const types = state.jobTypes.filter(startableHere).sort((a, b) => Number(Boolean(b.primary)) - Number(Boolean(a.primary)));
   const nodes = types.map((t) => {
     const key = `start-${t.kind}`;
     const busy = state.busy.has(key);
     const options = optionInputs(t);
+    const descId = t.description ? `desc-${t.kind}` : null;
     const chosen = () => Object.fromEntries(options.map((i) => [i.name, $(optionId(t, i))?.checked || undefined]));
     const button = h(
       "button",
@@ -111,30 +191,33 @@ function renderStart() {
         class: "btn" + (t.primary ? " btn-primary" : ""),
         "data-key": key,
         "data-testid": key,
-        "aria-disabled": busy || !state.budgetId ? "true" : null,
+        "aria-disabled": blocked(state, key, !state.budgetId),
+        "aria-describedby": describedBy(state, key, descId),
         onclick: () => startJob(t.kind, chosen()),
       },
       busy ? `Starting ${t.label}…` : t.label,
     );
-    if (!options.length) return button;
-    return h(
-      "span",
-      { class: "start-group" },
-      button,
-      options.map((i) =>
-        h(
-          "label",
-          { class: "check" },
-          h("input", {
-            type: "checkbox",
-            id: optionId(t, i),
-            "data-key": `${t.kind}-${kebab(i.name)}`,
-            "data-testid": kebab(i.name),
-            checked: $(optionId(t, i))?.checked || null,
-          }),
-          ` ${i.label || i.name}`,
-        ),
+    const checks = options.map((i) =>
+      h(
+        "label",
+        { class: "check" },
+        h("input", {
+          type: "checkbox",
+          id: optionId(t, i),
+          "data-key": `${t.kind}-${kebab(i.name)}`,
+          "data-testid": kebab(i.name),
+          "aria-describedby": descId,
+          checked: $(optionId(t, i))?.checked || null,
+        }),
+        ` ${i.label || i.name}`,
       ),
+    );
+    return h(
+      "div",
+      { class: "start-item" + (t.primary ? " start-primary" : ""), "data-testid": "start-item" },
+      h("div", { class: "start-controls" }, button, checks),
+      descId ? h("p", { class: "start-desc muted", id: descId, "data-testid": "start-description" }, t.description) : null,
+      errorNote(state, key),
     );
   });
   renderInto($("start-buttons"), nodes.length ? nodes : h("p", { class: "muted" }, "Loading job types…"));
@@ -148,6 +231,12 @@ function renderList() {
     state.filters.type || state.filters.status ? "No jobs match these filters." : "No jobs yet. Start one above.";
   const more = $("load-more");
   more.hidden = !state.nextCursor;
+  if (state.online) more.removeAttribute("aria-disabled");
+  else more.setAttribute("aria-disabled", "true");
+  const describe = describedBy(state, "load-more");
+  if (describe) more.setAttribute("aria-describedby", describe);
+  else more.removeAttribute("aria-describedby");
+  renderInto($("load-more-error"), errorNote(state, "load-more"));
   renderLive();
 }
 
@@ -157,25 +246,104 @@ function renderDetail() {
 
 function renderSuggestions() {
   renderInto($("suggestions-body"), suggestionsView(state, actions));
+  renderOrigin();
+  renderNotice();
+  const refresh = $("refresh-suggestions");
+  if (state.online) refresh.removeAttribute("aria-disabled");
+  else refresh.setAttribute("aria-disabled", "true");
+}
+
+function renderSnapshots() {
+  const budget = state.budgets.find((b) => b.id === state.budgetId);
+  $("snapshots-budget").textContent = budget ? `of ${budget.name}` : "";
+  renderInto($("snapshots-body"), snapshotsView(state, actions));
 }
 
 function renderAll() {
+  renderConnection();
   renderStart();
   renderList();
   renderDetail();
+  renderSnapshots();
   renderSuggestions();
+}
+
+/** Where the pending suggestions came from: which job, started by whom, when. */
+function renderOrigin() {
+  const el = $("suggestions-origin");
+  const pending = state.suggestions.filter((s) => s.status === "pending");
+  const ids = [...new Set(pending.map((s) => s.jobId).filter(Boolean))];
+  const known = ids.map((id) => state.jobInfo.get(id)).filter(Boolean);
+  if (!pending.length || !known.length) {
+    el.hidden = true;
+    el.replaceChildren();
+    return;
+  }
+  const latest = known.reduce((a, b) => (String(a.at) > String(b.at) ? a : b));
+  let text;
+  if (known.length === 1 && ids.length === 1) {
+    const who = latest.trigger === "scheduled" ? "Made by the schedule" : latest.trigger === "user" ? "Made by a job you started" : "Made by a job";
+    text = [`${who} (${latest.label}), `, timeEl(latest.at), "."];
+  } else {
+    const scheduled = known.filter((j) => j.trigger === "scheduled").length;
+    const user = known.filter((j) => j.trigger === "user").length;
+    const parts = [scheduled ? `${scheduled} by the schedule` : null, user ? `${user} started by you` : null].filter(Boolean);
+    text = [`Made by ${plural(ids.length, "job")}${parts.length ? ` (${parts.join(", ")})` : ""}; the latest `, timeEl(latest.at), "."];
+  }
+  el.hidden = false;
+  renderInto(el, text);
+}
+
+function renderNotice() {
+  const el = $("suggestions-notice");
+  if (!state.suggestionsNotice) {
+    el.hidden = true;
+    el.replaceChildren();
+    return;
+  }
+  el.hidden = false;
+  renderInto(
+    el,
+    h("p", null, state.suggestionsNotice),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small",
+        "data-key": "dismiss-notice",
+        "data-testid": "dismiss-notice",
+        onclick: () => {
+          state.suggestionsNotice = null;
+          renderNotice();
+          $("suggestions-h").focus();
+        },
+      },
+      "Dismiss",
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- state helpers
 
+/** A job worth polling every second for: running, or queued and not waiting for a retry far ahead. */
+function busyJob(job) {
+  if (!ACTIVE.has(job.status)) return false;
+  if (!waitsForRetry(job)) return true;
+  return (parseTime(job.nextAttemptAt) ?? 0) - Date.now() < IDLE_MS;
+}
+
 function anyActive() {
-  if (state.jobs.some((j) => ACTIVE.has(j.status))) return true;
-  for (const d of state.details.values()) if (d.job && ACTIVE.has(d.job.status)) return true;
+  if (state.jobs.some(busyJob)) return true;
+  for (const d of state.details.values()) if (d.job && busyJob(d.job)) return true;
   return false;
 }
 
 function matchesFilters(job) {
   return (!state.filters.type || state.filters.type === job.type) && (!state.filters.status || state.filters.status === job.status);
+}
+
+function rememberJob(job) {
+  state.jobInfo.set(job.id, { label: jobLabel(job, state.jobTypes), trigger: job.trigger, at: job.completedAt || job.createdAt });
 }
 
 function upsertJob(job) {
@@ -188,6 +356,7 @@ function upsertJob(job) {
   }
   const d = state.details.get(job.id);
   if (d) d.job = job;
+  rememberJob(job);
 }
 
 /** Merge a fresh first page: it replaces everything within its window; older loaded pages stay. */
@@ -199,6 +368,7 @@ function mergeFirstPage(page, nextCursor) {
   state.jobs = [...page, ...older];
   if (!state.loadedMore) state.nextCursor = nextCursor;
   for (const job of page) {
+    rememberJob(job);
     const d = state.details.get(job.id);
     if (d && d.job && (d.job.status !== job.status || String(d.job.updatedAt) < String(job.updatedAt))) d.job = job;
   }
@@ -235,12 +405,18 @@ function writeHash() {
   history.replaceState(null, "", "#" + params.toString());
 }
 
-async function withBusy(key, render, fn) {
-  if (state.busy.has(key)) return undefined;
+/** Run one request of control `key`: not while offline, one at a time, its error beside it. */
+async function withBusy(key, render, what, fn) {
+  if (state.busy.has(key) || !state.online) return undefined;
   state.busy.add(key);
   render();
   try {
-    return await fn();
+    const result = await fn();
+    succeeded(key);
+    return result;
+  } catch (err) {
+    fail(key, typeof what === "function" ? what(err) : what, err);
+    return undefined;
   } finally {
     state.busy.delete(key);
     render();
@@ -267,16 +443,14 @@ async function startJob(kind, extra = {}) {
   if (!state.budgetId) return;
   const body = { budgetId: state.budgetId };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) body[k] = v;
-  await withBusy(`start-${kind}`, renderStart, async () => {
-    try {
-      clearError();
-      const { data } = await api.startJob(kind, body);
-      onStarted(data);
-    } catch (err) {
-      showError(err, "Could not start the job");
-    }
+  const t = state.jobTypes.find((jt) => jt.kind === kind);
+  await withBusy(`start-${kind}`, renderStart, `Could not start “${t ? t.label : kind}”`, async () => {
+    const { data } = await api.startJob(kind, body);
+    onStarted(data);
   });
 }
+
+let reviewGeneration = 0; // bumped by each review here, so an older poll answer does not undo it
 
 const actions = {
   selectJob(id, scroll = false) {
@@ -284,25 +458,32 @@ const actions = {
     writeHash();
     renderList();
     renderDetail();
-    if (scroll) $("job-detail").scrollIntoView({ block: "start" });
+    if (scroll) {
+      $("job-detail").scrollIntoView({ block: "start" });
+      const heading = $("detail-h");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: true });
+      }
+    }
     pollSoon();
   },
 
   async cancelJob(job) {
     if (job.cancelRequested) return;
-    await withBusy(`cancel-${job.id}`, renderDetail, async () => {
-      try {
-        clearError();
+    await withBusy(
+      `cancel-${job.id}`,
+      renderDetail,
+      (err) => (err.status === 409 ? "Could not cancel: this job has already finished" : "Could not cancel the job"),
+      async () => {
         const { data } = await api.cancelJob(job.id);
         upsertJob(data.job);
         const d = state.details.get(job.id) || { events: [] };
         state.details.set(job.id, { ...d, job: data.job, steps: data.steps || d.steps });
         announce(data.job.status === "canceled" ? `${data.job.label} canceled` : `Cancel requested for ${data.job.label}`);
         renderList();
-      } catch (err) {
-        showError(err, err.status === 409 ? "This job has already finished" : "Could not cancel the job");
-      }
-    });
+      },
+    );
     pollSoon();
   },
 
@@ -317,14 +498,9 @@ const actions = {
     const body = { budgetId: job.budgetId };
     const jt = state.jobTypes.find((t) => t.kind === kind);
     for (const { name } of (jt && jt.inputs) || []) if (name !== "budgetId" && meta[name] !== undefined) body[name] = meta[name];
-    await withBusy(`again-${job.id}`, renderDetail, async () => {
-      try {
-        clearError();
-        const { data } = await api.startJob(kind, body);
-        onStarted(data);
-      } catch (err) {
-        showError(err, "Could not start the job again");
-      }
+    await withBusy(`again-${job.id}`, renderDetail, "Could not start the job again", async () => {
+      const { data } = await api.startJob(kind, body);
+      onStarted(data);
     });
   },
 
@@ -333,26 +509,22 @@ const actions = {
     const payee = group ? group.payee : null;
     const hadFocus = $("suggestions-body").contains(document.activeElement);
     const key = payee ? `g-${payee}` : `s-${ids[0]}`;
-    await withBusy(key, renderSuggestions, async () => {
-      try {
-        clearError();
-        let updated;
-        if (ids.length === 1) {
-          const { data } = await (verb === "approve" ? api.approve(ids[0]) : api.reject(ids[0]));
-          updated = [data.suggestion];
-        } else {
-          const { data } = await (verb === "approve" ? api.approveMany(ids) : api.rejectMany(ids));
-          updated = data.suggestions || [];
-        }
-        const byId = new Map(updated.map((s) => [s.id, s]));
-        state.suggestions = state.suggestions
-          .map((s) => byId.get(s.id) || s)
-          .filter((s) => s.status === "pending" || s.status === "approved");
-        const who = group ? group.title : (items[0] && items[0].payeeName) || "";
-        announce(`${verb === "approve" ? "Approved" : "Rejected"} ${ids.length} for ${who}`);
-      } catch (err) {
-        showError(err, `Could not ${verb}`);
+    const who = group ? group.title : (items[0] && items[0].payeeName) || "";
+    reviewGeneration += 1;
+    await withBusy(key, renderSuggestions, `Could not ${verb} ${who}`, async () => {
+      let updated;
+      if (ids.length === 1) {
+        const { data } = await (verb === "approve" ? api.approve(ids[0]) : api.reject(ids[0]));
+        updated = [data.suggestion];
+      } else {
+        const { data } = await (verb === "approve" ? api.approveMany(ids) : api.rejectMany(ids));
+        updated = data.suggestions || [];
       }
+      const byId = new Map(updated.map((s) => [s.id, s]));
+      state.suggestions = state.suggestions
+        .map((s) => byId.get(s.id) || s)
+        .filter((s) => s.status === "pending" || s.status === "approved");
+      announce(`${verb === "approve" ? "Approved" : "Rejected"} ${ids.length} for ${who}`);
     });
     if (hadFocus) moveFocusIfLost();
   },
@@ -361,29 +533,19 @@ const actions = {
     const first = group.items[0];
     const kind = kindTaking("suggestionId");
     if (!first || !kind) return;
-    await withBusy(`retry-${group.payee}`, renderSuggestions, async () => {
-      try {
-        clearError();
-        const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionId: first.id });
-        onStarted(data);
-      } catch (err) {
-        showError(err, `Could not retry ${group.title}`);
-      }
+    await withBusy(`retry-${group.payee}`, renderSuggestions, `Could not retry suggestions for ${group.title}`, async () => {
+      const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionId: first.id });
+      onStarted(data);
     });
   },
 
   async applyApproved(ids) {
     const kind = kindTaking("suggestionIds");
     if (!kind) return;
-    await withBusy("apply", renderSuggestions, async () => {
-      try {
-        clearError();
-        const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionIds: ids });
-        state.applyJobId = data.job.id;
-        onStarted(data);
-      } catch (err) {
-        showError(err, "Could not apply the approved suggestions");
-      }
+    await withBusy("apply", renderSuggestions, "Could not apply the approved suggestions", async () => {
+      const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionIds: ids });
+      state.applyJobId = data.job.id;
+      onStarted(data);
     });
   },
 
@@ -453,21 +615,107 @@ async function refreshDetails() {
   return finished;
 }
 
-async function refreshSuggestions() {
+const fingerprint = (rows) => JSON.stringify(rows.map((s) => [s.id, s.status, s.proposedCategoryId, s.confidence]));
+
+/** What changed between two looks at the review list that this page did not do itself. */
+function changesElsewhere(before, after) {
+  const now = new Map(after.map((s) => [s.id, s]));
+  const counts = new Map(); // payee title -> {approved, pending, gone}
+  for (const s of before) {
+    const next = now.get(s.id);
+    const what = !next ? "gone" : next.status !== s.status ? next.status : null;
+    if (!what) continue;
+    const title = (groupByPayee([s])[0] || {}).title || s.payeeName || "";
+    if (!counts.has(title)) counts.set(title, { approved: 0, pending: 0, gone: 0 });
+    counts.get(title)[what] = (counts.get(title)[what] || 0) + 1;
+  }
+  if (!counts.size) return null;
+  const parts = [...counts.entries()].slice(0, 5).map(([title, c]) => {
+    const bits = [
+      c.approved ? `${c.approved} approved` : null,
+      c.pending ? `${c.pending} back to review` : null,
+      c.gone ? `${c.gone} no longer to review (rejected, applied or replaced)` : null,
+    ].filter(Boolean);
+    return `${title}: ${bits.join(", ")}`;
+  });
+  const more = counts.size > 5 ? `; and ${plural(counts.size - 5, "more payee")}` : "";
+  return `Changed since this page last looked, in another tab or by a job: ${parts.join("; ")}${more}.`;
+}
+
+async function refreshSuggestions(afterJob) {
   if (!state.budgetId) return;
   const budgetId = state.budgetId;
+  const generation = reviewGeneration;
   const [pending, approved] = await Promise.all([
     api.suggestions({ budgetId, status: "pending" }),
     api.suggestions({ budgetId, status: "approved" }),
   ]);
+  suggestionsAt = Date.now();
   if (budgetId !== state.budgetId) return;
-  if (pending.changed || approved.changed || !state.suggestionsLoaded) {
-    const hadFocus = $("suggestions-body").contains(document.activeElement);
-    state.suggestions = [...(pending.data.suggestions || []), ...(approved.data.suggestions || [])];
-    state.suggestionsLoaded = true;
-    renderSuggestions();
-    if (hadFocus) moveFocusIfLost();
+  if (generation !== reviewGeneration) {
+    suggestionsDirty = true; // a review here answered meanwhile; look again next tick
+    return;
   }
+  const next = [...(pending.data.suggestions || []), ...(approved.data.suggestions || [])];
+  if (state.suggestionsLoaded && fingerprint(next) === fingerprint(state.suggestions)) return;
+  if (state.suggestionsLoaded && !afterJob) {
+    const notice = changesElsewhere(state.suggestions, next);
+    if (notice) {
+      state.suggestionsNotice = notice;
+      announce(notice);
+    }
+  }
+  const hadFocus = $("suggestions-body").contains(document.activeElement);
+  state.suggestions = next;
+  state.suggestionsLoaded = true;
+  await learnOrigins();
+  renderSuggestions();
+  if (hadFocus) moveFocusIfLost();
+}
+
+/** Look up the jobs that made the pending suggestions (a few per refresh), to say where they came from. */
+async function learnOrigins() {
+  const ids = [...new Set(state.suggestions.filter((s) => s.status === "pending").map((s) => s.jobId).filter(Boolean))];
+  for (const id of ids.filter((i) => !state.jobInfo.has(i)).slice(0, 3)) {
+    try {
+      const { data } = await api.job(id);
+      rememberJob(data.job);
+    } catch (err) {
+      if (isNetworkError(err)) throw err;
+      state.jobInfo.set(id, null); // purged: do not ask again
+    }
+  }
+}
+
+async function refreshSnapshots() {
+  if (!state.budgetId) return;
+  const budgetId = state.budgetId;
+  try {
+    const { data } = await api.snapshots(budgetId);
+    if (budgetId !== state.budgetId) return;
+    state.snapshots = data.snapshots || [];
+    state.errors.delete("snapshots");
+  } catch (err) {
+    if (isNetworkError(err)) throw err;
+    state.errors.set("snapshots", { text: explain(err, "Could not list the snapshots"), transient: isTransient(err) });
+  }
+  state.snapshotsLoaded = true;
+  snapshotsDirty = false;
+  renderSnapshots();
+}
+
+async function refreshBudgets() {
+  const { data } = await api.budgets();
+  budgetsAt = Date.now();
+  budgetsDirty = false;
+  const next = data.budgets || [];
+  if (JSON.stringify(next) === JSON.stringify(state.budgets)) return;
+  const known = new Set(state.budgets.map((b) => b.id));
+  const added = next.filter((b) => !known.has(b.id));
+  state.budgets = next;
+  fillBudgetPicker();
+  renderSnapshots();
+  if (known.size && added.length) announce(`New ${added.length === 1 ? "budget" : "budgets"}: ${added.map((b) => b.name).join(", ")}`);
 }
 
 // ---------------------------------------------------------------- polling
@@ -477,6 +725,10 @@ let ticking = false;
 let tickAgain = false;
 let failures = 0;
 let suggestionsDirty = true;
+let snapshotsDirty = true;
+let budgetsDirty = false;
+let suggestionsAt = 0;
+let budgetsAt = Date.now();
 let listGeneration = 0; // bumped when the list's query changes, so late answers to old queries are dropped
 
 function schedule(ms) {
@@ -497,22 +749,43 @@ async function tick() {
     tickAgain = true;
     return;
   }
-  if (document.hidden || !state.budgetId) return;
+  if (document.hidden) return;
+  if (!state.budgetId) {
+    await lookForBudgets();
+    return;
+  }
   ticking = true;
+  const catchingUp = !state.online;
+  if (catchingUp) {
+    // Back from offline: fetch everything again before the buttons come back.
+    suggestionsDirty = true;
+    snapshotsDirty = true;
+    budgetsDirty = true;
+  }
   try {
+    if (budgetsDirty || Date.now() - budgetsAt > BUDGETS_MS) await refreshBudgets();
     const listFinished = await refreshList();
     const detailFinished = await refreshDetails();
-    if (listFinished || detailFinished || suggestionsDirty) {
+    const finished = listFinished || detailFinished;
+    if (finished || suggestionsDirty || Date.now() - suggestionsAt > SUGGESTIONS_MS) {
+      // While a job of this budget runs it may change suggestions itself: that is no news from elsewhere.
+      const afterJob = finished || suggestionsDirty || state.jobs.some((j) => ACTIVE.has(j.status));
       suggestionsDirty = false;
-      await refreshSuggestions();
+      await refreshSuggestions(afterJob);
     }
+    if (finished || snapshotsDirty) await refreshSnapshots();
     refreshTimes();
     failures = 0;
-    setConnection(true);
+    if (state.errors.delete("refresh")) renderLive();
+    if (catchingUp) goOnline();
   } catch (err) {
     failures += 1;
-    setConnection(false);
-    if (!(err instanceof TypeError)) showError(err, "Could not refresh");
+    if (isNetworkError(err)) {
+      goOffline();
+    } else {
+      state.errors.set("refresh", { text: explain(err, "Could not refresh the page"), transient: true });
+      renderLive();
+    }
   } finally {
     ticking = false;
   }
@@ -522,7 +795,23 @@ async function tick() {
     return;
   }
   const base = anyActive() ? FAST_MS : IDLE_MS;
-  schedule(failures ? Math.min(IDLE_MS, FAST_MS * 2 ** failures) : base);
+  const backoff = state.online ? Math.min(IDLE_MS, FAST_MS * 2 ** failures) : Math.min(OFFLINE_MAX_MS, FAST_MS * 2 ** (failures - 1));
+  schedule(failures ? backoff : base);
+}
+
+/** No budget yet (none configured): check the list now and then, and show the first one that appears. */
+async function lookForBudgets() {
+  try {
+    await refreshBudgets();
+    if (!state.online) goOnline();
+  } catch (err) {
+    if (isNetworkError(err)) goOffline();
+  }
+  if (state.budgets.length && !state.budgetId) {
+    selectBudget(state.budgets[0].id);
+    return;
+  }
+  schedule(state.online ? IDLE_MS : OFFLINE_MAX_MS);
 }
 
 document.addEventListener("visibilitychange", () => {
@@ -533,6 +822,8 @@ document.addEventListener("visibilitychange", () => {
     pollSoon();
   }
 });
+window.addEventListener("offline", () => goOffline());
+window.addEventListener("online", () => pollSoon());
 
 // ---------------------------------------------------------------- setup
 
@@ -553,7 +844,11 @@ function selectBudget(id) {
   state.applyJobId = null;
   state.suggestions = [];
   state.suggestionsLoaded = false;
+  state.suggestionsNotice = null;
+  state.snapshots = [];
+  state.snapshotsLoaded = false;
   suggestionsDirty = true;
+  snapshotsDirty = true;
   writeHash();
   renderAll();
   pollSoon();
@@ -570,9 +865,10 @@ function resetList() {
 }
 
 async function loadMore() {
-  if (!state.nextCursor) return;
+  if (!state.nextCursor || !state.online) return;
   const button = $("load-more");
-  if (button.getAttribute("aria-disabled") === "true") return;
+  if (state.busy.has("load-more")) return;
+  state.busy.add("load-more");
   button.setAttribute("aria-disabled", "true");
   button.textContent = "Loading…";
   try {
@@ -583,27 +879,30 @@ async function loadMore() {
     state.jobs.push(...fresh);
     state.nextCursor = data.nextCursor || null;
     state.loadedMore = true;
+    succeeded("load-more");
     renderList();
     if (fresh.length) {
       const row = $("job-list").querySelector(`[data-job-id="${CSS.escape(fresh[0].id)}"]`);
       if (row && !state.nextCursor) row.focus();
     }
   } catch (err) {
-    showError(err, "Could not load more jobs");
+    fail("load-more", "Could not load more jobs", err);
   } finally {
-    button.removeAttribute("aria-disabled");
+    state.busy.delete("load-more");
     button.textContent = "Load more";
+    renderList();
   }
 }
 
 function fillBudgetPicker() {
   const picker = $("budget");
-  picker.replaceChildren(
-    ...state.budgets.map((b) =>
-      h("option", { value: b.id, selected: b.id === state.budgetId || null }, b.connector ? `${b.name} (${b.connector})` : b.name),
-    ),
+  const listed = state.budgets.some((b) => b.id === state.budgetId);
+  const options = state.budgets.map((b) =>
+    h("option", { value: b.id, selected: b.id === state.budgetId || null }, b.connector ? `${b.name} (${b.connector})` : b.name),
   );
-  picker.disabled = !state.budgets.length;
+  if (state.budgetId && !listed) options.push(h("option", { value: state.budgetId, selected: true }, `${state.budgetId} (no longer listed)`));
+  picker.replaceChildren(...options);
+  picker.disabled = !options.length;
 }
 
 function fillTypeFilter() {
@@ -618,9 +917,32 @@ async function loadBasics() {
   const [budgets, jobTypes] = await Promise.all([api.budgets(), api.jobTypes()]);
   state.budgets = budgets.data.budgets || [];
   state.jobTypes = jobTypes.data.jobTypes || [];
+  budgetsAt = Date.now();
+}
+
+/** A link or the address bar changed the hash: show the budget and job it names. */
+async function followHash() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const budgetId = hash.get("budget");
+  if (budgetId && budgetId !== state.budgetId) {
+    if (!state.budgets.some((b) => b.id === budgetId)) {
+      try {
+        await refreshBudgets(); // a budget made since the list was fetched
+      } catch (err) {
+        if (isNetworkError(err)) goOffline();
+      }
+    }
+    if (!state.budgets.some((b) => b.id === budgetId)) return;
+    state.budgetId = budgetId;
+    fillBudgetPicker();
+    selectBudget(budgetId);
+  }
+  const jobId = hash.get("job");
+  if (jobId && jobId !== state.selectedJobId) actions.selectJob(jobId);
 }
 
 async function init() {
+  window.addEventListener("hashchange", followHash);
   $("budget").addEventListener("change", (e) => selectBudget(e.target.value));
   $("filter-type").addEventListener("change", (e) => {
     state.filters.type = e.target.value;
@@ -632,7 +954,9 @@ async function init() {
   });
   $("load-more").addEventListener("click", loadMore);
   $("refresh-suggestions").addEventListener("click", () => {
+    if (!state.online) return;
     suggestionsDirty = true;
+    snapshotsDirty = true;
     pollSoon();
   });
   renderAll();
@@ -640,15 +964,18 @@ async function init() {
   for (let attempt = 0; ; attempt += 1) {
     try {
       await loadBasics();
-      setConnection(true);
       break;
     } catch (err) {
-      setConnection(false);
-      if (!(err instanceof TypeError)) showError(err, "Could not load budgets");
-      await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** attempt)));
+      if (isNetworkError(err)) goOffline();
+      else {
+        state.errors.set("refresh", { text: explain(err, "Could not load the budgets"), transient: true });
+        renderLive();
+      }
+      await new Promise((r) => setTimeout(r, Math.min(OFFLINE_MAX_MS, 1000 * 2 ** attempt)));
     }
   }
-  clearError();
+  state.errors.delete("refresh");
+  const wasOffline = !state.online;
 
   const hash = new URLSearchParams(location.hash.slice(1));
   const ids = new Set(state.budgets.map((b) => b.id));
@@ -661,9 +988,11 @@ async function init() {
   const budgetId = [hash.get("budget"), stored, state.budgets[0] && state.budgets[0].id].find((id) => id && ids.has(id));
   fillTypeFilter();
   if (!budgetId) {
+    if (wasOffline) goOnline();
     fillBudgetPicker();
     renderAll();
     renderInto($("start-buttons"), h("p", { class: "muted" }, "No budgets configured yet."));
+    schedule(IDLE_MS); // one may be added: the list is checked again
     return;
   }
   state.budgetId = budgetId;

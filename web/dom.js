@@ -2,12 +2,16 @@
 
 import { exactTime, relativeTime, durationOf, formatDuration, statusText } from "./format.js";
 
-/** h("button", {class: "x", onclick: fn, "data-testid": "y"}, "text", child, [more]) */
+/**
+ * h("button", {class: "x", onclick: fn, "data-testid": "y"}, "text", child, [more]).
+ * `style` takes an object and goes through the CSSOM: the page's CSP allows no style attributes.
+ */
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props || {})) {
     if (value == null || value === false) continue;
     if (key === "class") el.className = value;
+    else if (key === "style") Object.assign(el.style, value);
     else if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (value === true) el.setAttribute(key, "");
     else el.setAttribute(key, String(value));
@@ -32,6 +36,29 @@ export function renderInto(container, ...children) {
     const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (again) again.focus({ preventScroll: true });
   }
+}
+
+/** The id of the inline error shown beside the control whose busy/error key is `key`. */
+export function errorId(key) {
+  return "err-" + Array.from(key, (c) => (/[A-Za-z0-9_-]/.test(c) ? c : "_" + c.codePointAt(0).toString(16))).join("");
+}
+
+/** The inline error of control `key`, or null: shown beside the control, linked by aria-describedby. */
+export function errorNote(state, key, props = {}) {
+  const error = state.errors.get(key);
+  if (!error) return null;
+  return h("p", { class: "inline-error", id: errorId(key), "data-testid": "inline-error", "data-error-for": key, ...props }, error.text);
+}
+
+/** aria-describedby for a control: its inline error when it has one, and any other ids given. */
+export function describedBy(state, key, ...more) {
+  const ids = [state.errors.has(key) ? errorId(key) : null, ...more].filter(Boolean);
+  return ids.length ? ids.join(" ") : null;
+}
+
+/** aria-disabled for a control that needs the server: while offline, or while its own request runs. */
+export function blocked(state, key, ...more) {
+  return !state.online || state.busy.has(key) || more.some(Boolean) ? "true" : null;
 }
 
 /** A status badge: colour from the class, meaning from the text (and an icon in CSS). */

@@ -103,3 +103,49 @@ export function formatPercent(x) {
   if (x == null || Number.isNaN(Number(x))) return "—";
   return `${Math.round(Number(x) * 100)}%`;
 }
+
+/** Bytes as B, KB or MB with one decimal (as the server's step summaries write them). */
+export function formatBytes(n) {
+  const b = Number(n);
+  if (!Number.isFinite(b) || b < 0) return "—";
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KB`;
+  return `${(b / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** A time of day, "14:05", with the date in front when it is not today ("Dec 1, 14:05"). */
+export function clockTime(iso, now = Date.now()) {
+  const t = parseTime(iso);
+  if (t == null) return "—";
+  const d = new Date(t);
+  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  if (d.toDateString() === new Date(now).toDateString()) return time;
+  return `${d.toLocaleDateString(undefined, { month: "short", day: "numeric" })}, ${time}`;
+}
+
+/** A date and time for a list ("Nov 30, 2026, 14:05"). */
+export function dateTime(iso) {
+  const t = parseTime(iso);
+  if (t == null) return "—";
+  const d = new Date(t);
+  return `${d.toLocaleDateString(undefined, { dateStyle: "medium" })}, ${d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })}`;
+}
+
+/** A queued job waiting for its next attempt after a transient failure. */
+export function waitsForRetry(job) {
+  return job.status === "queued" && Boolean(job.nextAttemptAt) && (job.attempt || 0) >= 1;
+}
+
+/** "Retrying at 14:05 (attempt 2 of 3)": job.attempt counts the attempts made so far. */
+export function retryText(job, now = Date.now()) {
+  const next = (job.attempt || 0) + 1;
+  const of = job.maxAttempts ? ` of ${job.maxAttempts}` : "";
+  return `Retrying at ${clockTime(job.nextAttemptAt, now)} (attempt ${next}${of})`;
+}
+
+/** Who made a job: the user, or the periodic schedule. */
+export function triggerText(trigger) {
+  if (trigger === "scheduled") return "Made by the schedule";
+  if (trigger === "user") return "Started by you";
+  return humanize(trigger || "unknown");
+}

@@ -1,7 +1,9 @@
 // Views for the job list and the job detail panel. They read state and call actions; no fetching.
 
-import { h, badge, timeEl, durationEl } from "./dom.js";
-import { ACTIVE, TERMINAL, statusText, humanize, formatCount } from "./format.js";
+import { h, badge, timeEl, durationEl, errorNote, describedBy, blocked } from "./dom.js";
+import {
+  ACTIVE, TERMINAL, statusText, humanize, formatCount, plural, clockTime, retryText, triggerText, waitsForRetry,
+} from "./format.js";
 
 export function jobLabel(job, jobTypes) {
   if (job.label) return job.label;
@@ -9,8 +11,37 @@ export function jobLabel(job, jobTypes) {
   return jt ? jt.label : humanize(job.type);
 }
 
-function triggerText(trigger) {
-  return trigger === "scheduled" ? "Scheduled" : trigger === "user" ? "Started by you" : humanize(trigger || "unknown");
+/** What a job's row says about its time: how long it ran, runs, or when it tries again. */
+function timing(job) {
+  if (job.status === "running") return h("span", { "data-testid": "job-row-timing" }, "Running for ", durationEl(job));
+  if (waitsForRetry(job)) return h("span", { "data-testid": "job-row-timing" }, retryText(job));
+  if (job.status === "queued") return h("span", { "data-testid": "job-row-timing" }, "Not started yet");
+  if (job.startedAt) return h("span", { "data-testid": "job-row-timing" }, "Took ", durationEl(job));
+  return h("span", { "data-testid": "job-row-timing" }, "Never started");
+}
+
+/** The job type whose request takes input `name` (the apply job takes the approved suggestions). */
+export function typeTaking(jobTypes, name) {
+  return jobTypes.find((t) => t.userStartable && (t.inputs || []).some((i) => i.name === name)) || null;
+}
+
+/**
+ * An apply job syncs the budget after writing to it, and that sync may bring new transactions.
+ * They get no suggestions from the apply; say so, and which job makes them.
+ */
+export function applySyncNote(job, steps, jobTypes) {
+  const applyType = typeTaking(jobTypes, "suggestionIds");
+  if (!applyType || job.type !== applyType.type) return null;
+  const later = steps.filter((s) => (s.position ?? 0) > 0 && s.result && Number(s.result.new) > 0);
+  if (!later.length) return null;
+  const fresh = later.reduce((n, s) => n + Number(s.result.new), 0);
+  const primary = jobTypes.find((t) => t.primary);
+  return h(
+    "p",
+    { class: "note", "data-testid": "apply-sync-note" },
+    `The sync after applying brought ${plural(fresh, "new transaction")} from the budget. This job does not suggest categories for them`,
+    primary ? `; “${primary.label}” does.` : ".",
+  );
 }
 
 /** Items for the <ol> job list. */
@@ -43,7 +74,7 @@ export function jobListItems(state, actions) {
           "span",
           { class: "job-row-meta" },
           h("span", null, "Created ", timeEl(job.createdAt)),
-          h("span", null, job.startedAt ? "Took " : "", job.startedAt ? durationEl(job) : "Not started"),
+          timing(job),
           h("span", { "data-testid": "job-row-trigger" }, triggerText(job.trigger)),
         ),
       ),
@@ -74,13 +105,20 @@ function progressBar(step) {
         "aria-valuenow": known ? String(done) : null,
         "data-testid": "step-progress",
       },
-      h("div", { class: "progress-fill", style: known ? `width: ${pct}%` : null }),
+      h("div", { class: "progress-fill", style: known ? { width: `${pct}%` } : null }),
     ),
     h("span", { class: "progress-text" }, known ? `${formatCount(done)} / ${formatCount(total)}` : "Working…"),
   );
 }
 
-function stepItem(step) {
+/** Why a step has not started: the step before it runs, or the job waits for a worker or its retry. */
+function stepWaits(job, isNext) {
+  if (!isNext || job.status === "running") return "Waits for the step before it";
+  if (waitsForRetry(job)) return `Waits for the retry at ${clockTime(job.nextAttemptAt)}`;
+  return "Waits for a worker";
+}
+
+function stepItem(step, job, isNext) {
   return h(
     "li",
     { class: `step step-${step.status}`, "data-testid": "step", "data-step-type": step.stepType, "data-status": step.status },
@@ -95,9 +133,16 @@ function stepItem(step) {
     step.summary ? h("ul", { class: "step-result", "data-testid": "step-result" }, h("li", null, step.summary)) : null,
     step.failureReason ? h("p", { class: "step-failure", "data-testid": "step-failure" }, step.failureReason) : null,
     step.startedAt
-      ? h("p", { class: "step-times muted" }, "Started ", timeEl(step.startedAt), " · took ", durationEl(step))
+      ? h(
+          "p",
+          { class: "step-times muted" },
+          "Started ",
+          timeEl(step.startedAt),
+          step.status === "running" ? " · running for " : " · took ",
+          durationEl(step),
+        )
       : step.status === "pending" || step.status === "queued"
-        ? h("p", { class: "step-times muted" }, step.position ? "Waits for the step before it" : "Waits for a worker")
+        ? h("p", { class: "step-times muted", "data-testid": "step-waits" }, stepWaits(job, isNext))
         : null,
   );
 }
@@ -153,8 +198,10 @@ export function jobDetailView(state, actions) {
     .slice()
     .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
   const busy = (key) => state.busy.has(key);
+  const nextStep = steps.find((s) => s.status === "pending" || s.status === "queued");
 
   const actionsRow = [];
+  const errors = [];
   if (ACTIVE.has(job.status)) {
     const key = `cancel-${job.id}`;
     actionsRow.push(
@@ -165,12 +212,14 @@ export function jobDetailView(state, actions) {
           class: "btn btn-danger",
           "data-key": key,
           "data-testid": "cancel-job",
-          "aria-disabled": busy(key) || job.cancelRequested ? "true" : null,
+          "aria-disabled": blocked(state, key, job.cancelRequested),
+          "aria-describedby": describedBy(state, key),
           onclick: () => actions.cancelJob(job),
         },
         job.cancelRequested ? "Cancel requested…" : busy(key) ? "Canceling…" : "Cancel job",
       ),
     );
+    errors.push(errorNote(state, key));
   }
   if (TERMINAL.has(job.status) && job.status !== "succeeded" && actions.canRunAgain(job)) {
     const key = `again-${job.id}`;
@@ -182,12 +231,14 @@ export function jobDetailView(state, actions) {
           class: "btn btn-primary",
           "data-key": key,
           "data-testid": "run-again",
-          "aria-disabled": busy(key) ? "true" : null,
+          "aria-disabled": blocked(state, key),
+          "aria-describedby": describedBy(state, key),
           onclick: () => actions.runAgain(job),
         },
         busy(key) ? "Starting…" : "Run again",
       ),
     );
+    errors.push(errorNote(state, key));
   }
 
   const meta = job.metadata || {};
@@ -196,7 +247,8 @@ export function jobDetailView(state, actions) {
   for (const i of (jt && jt.inputs) || []) if (i.type === "boolean" && meta[i.name] === true) extras.push(i.label || i.name);
   if (meta.payeeName) extras.push(`Payee ${meta.payeeName}`);
   if (Array.isArray(meta.suggestionIds)) extras.push(`${meta.suggestionIds.length} suggestions`);
-  if (job.attempt > 1 || job.nextAttemptAt) extras.push(`Attempt ${job.attempt} of ${job.maxAttempts ?? job.attempt}`);
+  if (job.attempt > 1 && !waitsForRetry(job)) extras.push(`Attempt ${job.attempt} of ${job.maxAttempts ?? job.attempt}`);
+  const running = job.status === "running";
 
   return [
     h(
@@ -209,12 +261,14 @@ export function jobDetailView(state, actions) {
       "dl",
       { class: "meta" },
       metaRow("Created", timeEl(job.createdAt)),
-      metaRow("Started", timeEl(job.startedAt)),
+      metaRow(waitsForRetry(job) ? "Last attempt started" : "Started", timeEl(job.startedAt)),
       metaRow("Completed", timeEl(job.completedAt)),
-      metaRow("Duration", durationEl(job)),
+      job.status === "queued" ? null : metaRow(running ? "Running for" : "Duration", durationEl(job)),
       metaRow("Trigger", triggerText(job.trigger)),
       extras.length ? metaRow("Details", extras.join(" · ")) : null,
-      job.nextAttemptAt && !TERMINAL.has(job.status) ? metaRow("Next attempt", timeEl(job.nextAttemptAt)) : null,
+      waitsForRetry(job)
+        ? metaRow("Next attempt", h("span", { "data-testid": "job-retry" }, retryText(job), " · ", timeEl(job.nextAttemptAt)))
+        : null,
       job.parentJobId
         ? metaRow(
             "Started by",
@@ -224,10 +278,12 @@ export function jobDetailView(state, actions) {
       metaRow("Job id", h("code", { class: "job-id" }, job.id)),
     ),
     failureBox(job, steps),
+    applySyncNote(job, steps, state.jobTypes),
     actionsRow.length ? h("div", { class: "actions" }, actionsRow) : null,
+    errors,
     h("h3", null, "Steps"),
     steps.length
-      ? h("ol", { class: "steps", "data-testid": "step-list" }, steps.map(stepItem))
+      ? h("ol", { class: "steps", "data-testid": "step-list" }, steps.map((step) => stepItem(step, job, step === nextStep)))
       : h("p", { class: "muted" }, detail ? "This job has no steps." : "Loading steps…"),
     h("h3", null, "Timeline"),
     events.length

@@ -1,7 +1,8 @@
 // View for the suggestion review: pending and approved suggestions grouped by payee.
 
-import { h, badge } from "./dom.js";
+import { h, badge, errorNote, describedBy, blocked } from "./dom.js";
 import { ACTIVE, TERMINAL, formatMoney, formatDate, formatPercent, plural } from "./format.js";
+import { applySyncNote } from "./jobs.js";
 
 function titleCase(text) {
   return text.replace(/\b[a-z]/g, (c) => c.toUpperCase());
@@ -37,13 +38,13 @@ function confidenceEl(value) {
   return h(
     "span",
     { class: `confidence confidence-${level}`, title: `Confidence ${pct}%`, "data-testid": "suggestion-confidence" },
-    h("span", { class: "confidence-bar", "aria-hidden": "true" }, h("span", { style: `width: ${pct}%` })),
+    h("span", { class: "confidence-bar", "aria-hidden": "true" }, h("span", { style: { width: `${pct}%` } })),
     formatPercent(value),
   );
 }
 
 function suggestionRow(s, state, actions) {
-  const busy = state.busy.has(`s-${s.id}`);
+  const key = `s-${s.id}`;
   const pending = s.status === "pending";
   return h(
     "li",
@@ -76,7 +77,8 @@ function suggestionRow(s, state, actions) {
                 class: "btn btn-small btn-approve",
                 "data-key": `approve-${s.id}`,
                 "data-testid": "suggestion-approve",
-                "aria-disabled": busy ? "true" : null,
+                "aria-disabled": blocked(state, key),
+                "aria-describedby": describedBy(state, key),
                 "aria-label": `Approve ${s.proposedCategoryName || "suggestion"} for ${s.payeeName} on ${formatDate(s.date)}`,
                 onclick: () => actions.review([s], "approve"),
               },
@@ -89,7 +91,8 @@ function suggestionRow(s, state, actions) {
                 class: "btn btn-small btn-reject",
                 "data-key": `reject-${s.id}`,
                 "data-testid": "suggestion-reject",
-                "aria-disabled": busy ? "true" : null,
+                "aria-disabled": blocked(state, key),
+                "aria-describedby": describedBy(state, key),
                 "aria-label": `Reject ${s.proposedCategoryName || "suggestion"} for ${s.payeeName} on ${formatDate(s.date)}`,
                 onclick: () => actions.review([s], "reject"),
               },
@@ -98,6 +101,7 @@ function suggestionRow(s, state, actions) {
           ]
         : badge(s.status, { "data-testid": "suggestion-status" }),
     ),
+    errorNote(state, key, { class: "inline-error suggestion-error" }),
   );
 }
 
@@ -107,11 +111,12 @@ function groupView(group, state, actions) {
   const total = group.items.reduce((sum, s) => sum + Number(s.amount || 0), 0);
   const categories = [...new Set(group.items.map((s) => s.proposedCategoryName).filter(Boolean))];
   const key = (what) => `group-${what}-${group.payee}`;
-  const busy = state.busy.has(`g-${group.payee}`);
+  const reviewKey = `g-${group.payee}`;
+  const retryKey = `retry-${group.payee}`;
   const headingId = `g-${encodeURIComponent(group.payee).replace(/%/g, "_")}`;
   return h(
-    "section",
-    { class: "group", "data-testid": "suggestion-group", "data-payee": group.payee, "aria-labelledby": headingId },
+    "div",
+    { class: "group", role: "group", "data-testid": "suggestion-group", "data-payee": group.payee, "aria-labelledby": headingId },
     h(
       "header",
       { class: "group-head" },
@@ -139,7 +144,8 @@ function groupView(group, state, actions) {
             class: "btn btn-small btn-approve",
             "data-key": key("approve"),
             "data-testid": "group-approve",
-            "aria-disabled": busy || !pending.length ? "true" : null,
+            "aria-disabled": blocked(state, reviewKey, !pending.length),
+            "aria-describedby": describedBy(state, reviewKey),
             "aria-label": `Approve all ${pending.length} pending for ${group.title}`,
             onclick: () => pending.length && actions.review(pending, "approve", group),
           },
@@ -152,7 +158,8 @@ function groupView(group, state, actions) {
             class: "btn btn-small btn-reject",
             "data-key": key("reject"),
             "data-testid": "group-reject",
-            "aria-disabled": busy || !pending.length ? "true" : null,
+            "aria-disabled": blocked(state, reviewKey, !pending.length),
+            "aria-describedby": describedBy(state, reviewKey),
             "aria-label": `Reject all ${pending.length} pending for ${group.title}`,
             onclick: () => pending.length && actions.review(pending, "reject", group),
           },
@@ -165,14 +172,17 @@ function groupView(group, state, actions) {
             class: "btn btn-small",
             "data-key": key("retry"),
             "data-testid": "group-retry",
-            "aria-disabled": state.busy.has(`retry-${group.payee}`) ? "true" : null,
-            "aria-label": `Suggest again for ${group.title}`,
+            "aria-disabled": blocked(state, retryKey),
+            "aria-describedby": describedBy(state, retryKey),
+            "aria-label": `Retry suggestions for ${group.title}`,
             onclick: () => actions.retryGroup(group),
           },
           "Retry",
         ),
       ),
     ),
+    errorNote(state, reviewKey, { class: "inline-error group-error" }),
+    errorNote(state, retryKey, { class: "inline-error group-error" }),
     h("ul", { class: "suggestion-list" }, group.items.map((s) => suggestionRow(s, state, actions))),
   );
 }
@@ -198,6 +208,7 @@ function applyBanner(state, actions) {
     ),
     lines.length ? h("ul", { class: "step-result" }, lines.map((l) => h("li", null, l))) : null,
     job.failureReason || failed ? h("p", { class: "step-failure" }, job.failureReason || failed.failureReason) : null,
+    applySyncNote(job, steps, state.jobTypes),
     h(
       "div",
       { class: "apply-banner-actions" },
@@ -231,7 +242,8 @@ export function suggestionsView(state, actions) {
         class: "btn btn-primary",
         "data-key": "apply-approved",
         "data-testid": "apply-approved",
-        "aria-disabled": !approvedIds.length || applying || state.busy.has("apply") ? "true" : null,
+        "aria-disabled": blocked(state, "apply", !approvedIds.length, applying),
+        "aria-describedby": describedBy(state, "apply"),
         onclick: () => approvedIds.length && !applying && actions.applyApproved(approvedIds),
       },
       approvedIds.length ? `Apply approved (${approvedIds.length})` : "Apply approved",
@@ -241,5 +253,5 @@ export function suggestionsView(state, actions) {
     state.suggestionsLoaded && !groups.length
       ? h("p", { class: "muted empty", "data-testid": "suggestions-empty" }, "Nothing to review. Run “Sync & generate” to get new suggestions.")
       : null;
-  return [toolbar, applyBanner(state, actions), empty, groups.map((g) => groupView(g, state, actions))];
+  return [toolbar, errorNote(state, "apply"), applyBanner(state, actions), empty, groups.map((g) => groupView(g, state, actions))];
 }

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.browser.support import AXE_CACHE, AXE_JS, Axe
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -23,7 +27,8 @@ def stack(tmp_path_factory):
     """The real stack (gunicorn + one huey_consumer, from the Procfile) on a temp DATA_DIR."""
     from tests.support.stack import Stack
 
-    s = Stack(tmp_path_factory.mktemp("browser-stack") / "data")
+    # Retries wait up to an hour (full jitter): a job waiting for its retry stays visible for the tests.
+    s = Stack(tmp_path_factory.mktemp("browser-stack") / "data", env={"RETRY_BASE_SECONDS": "3600"})
     s.start(workers=1)
     try:
         yield s
@@ -53,14 +58,35 @@ def browser():
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def axe_source() -> Path:
+    """axe-core's axe.min.js, installed by `make test` (scripts/install-axe.sh) or here when missing."""
+    if not AXE_JS.exists():
+        subprocess.run(["bash", str(REPO_DIR / "scripts" / "install-axe.sh"), str(AXE_CACHE)], check=False)
+    if not AXE_JS.exists():
+        pytest.fail(f"axe-core is missing at {AXE_JS}: run `make test-deps` (scripts/install-axe.sh needs npm)")
+    return AXE_JS
+
+
+@pytest.fixture
+def axe(axe_source, output_dir) -> Axe:
+    """axe.check(page, "state name") fails the test on any axe-core violation."""
+    return Axe(axe_source, output_dir)
+
+
 class ConsoleWatch:
     """Console errors and uncaught exceptions of one page."""
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.allowed: list[re.Pattern] = []
+
+    def allow(self, pattern: str) -> None:
+        """Accept console errors matching `pattern` (the browser logs every failed request a test causes)."""
+        self.allowed.append(re.compile(pattern))
 
     def on_console(self, message) -> None:
-        if message.type == "error":
+        if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
             self.errors.append(f"console.error: {message.text} ({message.location})")
 
     def on_page_error(self, error) -> None:
@@ -82,5 +108,25 @@ def page(browser, console):
     try:
         yield page
     finally:
+        context.close()
+    assert not console.errors, "the page logged errors:\n" + "\n".join(console.errors)
+
+
+@pytest.fixture
+def make_page(browser, console):
+    """make_page(color_scheme="dark", viewport=...): another page with its own context, watched like `page`."""
+    contexts = []
+
+    def make(**options):
+        options = {"viewport": {"width": 1280, "height": 900}, "locale": "en-US", "timezone_id": "UTC", **options}
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", console.on_console)
+        page.on("pageerror", console.on_page_error)
+        return page
+
+    yield make
+    for context in contexts:
         context.close()
     assert not console.errors, "the page logged errors:\n" + "\n".join(console.errors)

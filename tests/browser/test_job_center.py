@@ -6,74 +6,28 @@ timeout, never by sleeping.
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.support import (
+    JOB_TIMEOUT_MS, UI_TIMEOUT_MS, api, assert_not_reloaded, new_budget, open_job_center, run_sync_and_generate,
+    worker_held,
+)
+
 pytestmark = pytest.mark.browser
-
-JOB_TIMEOUT_MS = 60_000  # a demo sync & generate takes about a second; leave room for a loaded machine
-UI_TIMEOUT_MS = 5_000
-
-
-# ------------------------------------------------------------------------------------ helpers
-
-def api(stack, method: str, path: str, body: dict | None = None) -> dict:
-    resp = stack.api(method, path, body)
-    assert resp.status_code < 400, f"{method} {path} -> {resp.status_code}: {resp.text}"
-    return resp.json()
-
-
-def new_budget(stack, fail_on: dict | None = None) -> str:
-    """A fresh demo budget (optionally failing in one connector method); returns its id."""
-    body = {"name": f"Browser test {uuid.uuid4().hex[:8]}", "connector": "demo"}
-    budget_id = api(stack, "POST", "/api/budgets", body)["budget"]["id"]
-    if fail_on:
-        stack.inject_faults(budget_id, fail_on=fail_on)
-    return budget_id
-
-
-def open_job_center(page: Page, stack, budget_id: str) -> None:
-    page.goto(f"{stack.base_url}/#budget={budget_id}")
-    expect(page.get_by_test_id("budget-picker")).to_have_value(budget_id, timeout=UI_TIMEOUT_MS)
-    expect(page.get_by_test_id("start-sync-and-suggest")).to_be_visible(timeout=UI_TIMEOUT_MS)
-    # A marker that a reload would wipe out: the tests check the page never reloads.
-    page.evaluate("window.__noReload = true")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__noReload === true"), "the page reloaded"
-
-
-def run_sync_and_generate(page: Page) -> None:
-    """Start sync & generate from the page and wait until its detail shows it succeeded."""
-    page.get_by_test_id("start-sync-and-suggest").click()
-    detail = page.get_by_test_id("job-detail")
-    expect(detail.get_by_test_id("job-detail-label")).to_have_text("Sync & Generate Suggestions", timeout=UI_TIMEOUT_MS)
-    expect(detail.get_by_test_id("job-detail-status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
-
-
-@contextlib.contextmanager
-def worker_held(stack):
-    """No worker runs while inside, so a new job stays queued; a fresh worker starts afterwards."""
-    for proc in list(stack.workers):
-        stack.stop_worker(proc)
-    try:
-        yield
-    finally:
-        stack.start_worker()
 
 
 # ------------------------------------------------------------------------------------ tests
 
-def test_sync_and_generate_runs_live_from_the_page(page: Page, stack, output_dir):
+def test_sync_and_generate_runs_live_from_the_page(page: Page, stack, output_dir, axe):
     budget_id = new_budget(stack)
     open_job_center(page, stack, budget_id)
     rows = page.get_by_test_id("job-row")
     expect(rows).to_have_count(0)
+    expect(page.get_by_test_id("snapshots-empty")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    axe.check(page, "initial")
 
     page.get_by_test_id("start-sync-and-suggest").click()
 
@@ -105,11 +59,12 @@ def test_sync_and_generate_runs_live_from_the_page(page: Page, stack, output_dir
     # The suggestions the job made show up without a reload, too.
     expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     assert_not_reloaded(page)
+    axe.check(page, "job-detail")
     detail.screenshot(path=str(output_dir / "job-detail.png"))
     page.screenshot(path=str(output_dir / "job-center.png"), full_page=True)
 
 
-def test_approve_a_payee_group_and_apply_it(page: Page, stack, output_dir):
+def test_approve_a_payee_group_and_apply_it(page: Page, stack, output_dir, axe):
     budget_id = new_budget(stack)
     open_job_center(page, stack, budget_id)
     run_sync_and_generate(page)
@@ -121,6 +76,7 @@ def test_approve_a_payee_group_and_apply_it(page: Page, stack, output_dir):
     assert count >= 1
     expect(group.get_by_test_id("suggestion-amount").first).to_have_text(re.compile(r"^−?[\d,]+\.\d{2}$"))
     expect(group.get_by_test_id("suggestion-confidence").first).to_have_text(re.compile(r"^\d{1,3}%$"))
+    axe.check(page, "suggestions-listed")
 
     group.get_by_test_id("group-approve").click()
 
@@ -128,6 +84,7 @@ def test_approve_a_payee_group_and_apply_it(page: Page, stack, output_dir):
     expect(group.get_by_test_id("suggestion-status")).to_have_text(["Approved"] * count)
     apply_button = page.get_by_test_id("apply-approved")
     expect(apply_button).to_have_text(f"Apply approved ({count})")
+    axe.check(page, "group-approved")
     page.get_by_test_id("suggestions").screenshot(path=str(output_dir / "suggestions.png"))
 
     approved = api(stack, "GET", f"/api/suggestions?budgetId={budget_id}&status=approved")["suggestions"]
@@ -175,7 +132,7 @@ def test_cancel_a_queued_job(page: Page, stack):
     assert job["startedAt"] is None
 
 
-def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack, output_dir):
+def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack, output_dir, axe):
     budget_id = new_budget(stack, fail_on={"pull_latest": "Bank feed unavailable"})
     open_job_center(page, stack, budget_id)
     page.get_by_test_id("start-budget-sync").click()
@@ -186,6 +143,7 @@ def test_a_failing_job_shows_its_reason_and_runs_again(page: Page, stack, output
     expect(detail.get_by_test_id("failure-reason")).to_contain_text("Sync transactions")
     expect(detail.get_by_test_id("step-failure")).to_have_text("Bank feed unavailable")
     expect(page.get_by_test_id("job-row").first.get_by_test_id("job-row-status")).to_have_text("Failed")
+    axe.check(page, "failed-job")
     detail.screenshot(path=str(output_dir / "job-failed.png"))
 
     detail.get_by_test_id("run-again").click()
@@ -245,7 +203,7 @@ def test_polling_pauses_while_the_tab_is_hidden(page: Page, stack):
         expect(page.get_by_test_id("job-detail-status")).to_have_text("Canceled", timeout=UI_TIMEOUT_MS)
 
 
-def test_readable_at_phone_width(page: Page, stack, output_dir):
+def test_readable_at_phone_width(page: Page, stack, output_dir, axe):
     budget_id = new_budget(stack)
     page.set_viewport_size({"width": 375, "height": 812})
     open_job_center(page, stack, budget_id)
@@ -253,6 +211,7 @@ def test_readable_at_phone_width(page: Page, stack, output_dir):
     expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at phone width ({width}px)"
+    axe.check(page, "375px")
     page.get_by_test_id("suggestion-group").first.screenshot(path=str(output_dir / "suggestions-phone.png"))
 
 

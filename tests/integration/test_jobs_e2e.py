@@ -105,7 +105,7 @@ def test_snapshot_create_and_redownload(stack):
     redo = stack.wait_job(stack.post_job("snapshot-redownload")["id"])
     assert step_summary(redo) == [("redownload", "succeeded")]
     assert redo["steps"][0]["result"]["transactions"] >= result["transactions"]
-    assert redo["job"]["label"] == "Redownload Snapshot"
+    assert redo["job"]["label"] == "Download Budget Again"
 
 
 def test_scheduled_sync_and_suggest_through_its_enqueue_function(stack):

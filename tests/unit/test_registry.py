@@ -16,7 +16,7 @@ TABLE = [
     ("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry"),
     ("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply"),
     ("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
-    ("snapshot_redownload", "Redownload Snapshot", ("redownload",), "snapshot-redownload"),
+    ("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload"),
     ("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None),
 ]
 
@@ -145,7 +145,7 @@ def test_every_step_of_every_type_is_declared_with_a_label():
     declared = {s.name for s in STEP_TYPES}
     assert {step for t in default_registry().all() for step in t.steps} <= declared
     assert [step_label(s) for s in ("sync", "suggestions", "apply", "snapshot", "redownload")] == [
-        "Sync transactions", "Generate suggestions", "Apply suggestions", "Create snapshot", "Re-download budget"]
+        "Sync transactions", "Generate suggestions", "Apply suggestions", "Create snapshot", "Download the budget again"]
     assert step_label("noop") == "noop"
 
 
