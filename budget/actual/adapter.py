@@ -1,42 +1,115 @@
-"""The one place that uses actualpy below its `Actual` context manager (sync messages, clock, keys).
+"""The one place that speaks actualpy's sync protocol below its `Actual` context manager.
 
-Why: actualpy's `Actual.commit()` commits the local copy first and sends the changes afterwards; a
-failed send then leaves local changes the server never saw. We send first and commit locally only
-once the server accepted them, which needs three pieces actualpy has but does not document as its
-commit path: the changes its session collected in `session.info["messages"]` (filled by
-`actual.database.strong_reference_session` on flush), the copy's stored HULC clock
-(`actual.queries.get_or_create_clock`) and the master key (`Actual.download_master_encryption_key`).
-tests/unit/test_actualpy_adapter.py fails loudly if actualpy changes any of them.
+Why: categories are written as Actual sync messages built here, not through actualpy's ORM and
+`Actual.commit()`, because
+- `commit()` commits the local copy first and sends afterwards: a failed send leaves local changes
+  the server never saw; we send first and change the local copy only once the server accepted;
+- the ORM selects every column its models know (`categories.template_settings`), which budgets made
+  by older servers (25.6.0) lack, so an ORM write fails there;
+- the server's answer to a send carries what other clients sent since our pull, which `commit()`
+  throws away; we need it to notice a person's concurrent edit;
+- actualpy checks the encryption password only when it has something to decrypt; Actual's own
+  client first proves it against the key test the server keeps for the file, and so do we.
+Pieces used: `Message`, `SyncRequest`, `HULC_Client` (actual.protobuf_models), `get_or_create_clock`
+(actual.queries), `create_key_buffer`, `decrypt_from_meta` (actual.crypto), `Actual.user_get_key`,
+`Actual.sync_sync`, `Actual.apply_changes`, `Actual.engine`. tests/unit/test_actualpy_adapter.py
+fails loudly if actualpy changes any of them.
 """
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from actual import Actual
     from actual.api.models import RemoteFileListDTO
-    from actual.protobuf_models import Message, SyncResponse
-    from sqlmodel import Session
+    from actual.protobuf_models import HULC_Client, Message
 
 
-def pending_messages(session: "Session") -> list["Message"]:
-    """The changes actualpy's session collected since its last commit (after a flush)."""
-    return list(session.info.get("messages") or [])
+class KeyMismatch(Exception):
+    """The encryption password does not open the file's key test (or the file has no key test)."""
 
 
-def send_messages(actual: "Actual", remote: "RemoteFileListDTO", messages: list["Message"],
-                  encryption_password: Optional[str]) -> "SyncResponse":
-    """Send `messages` to the server with the working copy's clock; raises unless the server accepted them."""
-    from actual.protobuf_models import SyncRequest
+@dataclass(frozen=True)
+class Change:
+    """One sync message with its timestamp: `dataset`.`column` of `row` set to `value`."""
+
+    timestamp: str
+    dataset: str
+    row: str
+    column: str
+    value: object
+
+
+def verified_key(actual: "Actual", file_id: str, password: str) -> bytes:
+    """The file's key derived from `password`, proven against the server's key test; else KeyMismatch."""
+    from actual.crypto import create_key_buffer, decrypt_from_meta
+    from actual.exceptions import ActualDecryptionError
+
+    info = actual.user_get_key(file_id).data
+    test = info.meta() if info.test else None
+    if not info.salt or test is None:
+        raise KeyMismatch("the server keeps no key test for this file")
+    key = create_key_buffer(password, info.salt)
+    try:
+        decrypt_from_meta(key, base64.b64decode(test.value), test.meta)
+    except (ActualDecryptionError, ValueError) as exc:
+        raise KeyMismatch("the key test does not decrypt") from exc
+    return key
+
+
+def stored_clock(actual: "Actual") -> "HULC_Client":
+    """The working copy's clock: the timestamp of the newest message it has received."""
     from actual.queries import get_or_create_clock
     from sqlmodel import Session
 
-    with Session(actual.engine) as s:  # a separate session: reading the clock adds nothing to commit
-        clock = get_or_create_clock(s).get_timestamp()
-    master_key = actual.download_master_encryption_key(encryption_password) if remote.encrypt_key_id else None
+    with Session(actual.engine) as s:  # a separate session, never committed: reading adds nothing
+        return get_or_create_clock(s).get_timestamp()
+
+
+def new_client(after: "HULC_Client") -> "HULC_Client":
+    """A clock with a client id of its own whose timestamps come after `after`."""
+    from actual.protobuf_models import HULC_Client
+
+    return HULC_Client(HULC_Client.random_client_id(), after.initial_count, after.ts)
+
+
+def message(dataset: str, row: str, column: str, value: object) -> "Message":
+    """One sync message setting `dataset`.`column` of `row` to `value`."""
+    from actual.protobuf_models import Message
+
+    m = Message({"dataset": dataset, "row": row, "column": column})
+    m.set_value(value)
+    return m
+
+
+def send(actual: "Actual", remote: "RemoteFileListDTO", key: Optional[bytes], since: str,
+         client: "HULC_Client", messages: list["Message"]) -> tuple[list[Change], list[Change]]:
+    """Send `messages` (none: only read); return them as sent, and what others sent after `since`.
+
+    Raises unless the server accepted them.
+    """
+    from actual.protobuf_models import SyncRequest
+
     req = SyncRequest({"fileId": remote.file_id, "groupId": remote.group_id})
     if remote.encrypt_key_id:
         req.keyId = remote.encrypt_key_id
-    req.set_timestamp(client_id=clock.client_id, now=clock.ts, initial_count=clock.initial_count)
-    req.set_messages(messages, clock, master_key=master_key)
-    return actual.sync_sync(req)
+    req.since = since
+    if messages:
+        req.set_messages(messages, client, master_key=key)
+    ours = [Change(env.timestamp, m.dataset, m.row, m.column, m.get_value())
+            for env, m in zip(req.messages, messages)]
+    answer = actual.sync_sync(req)
+    others = []
+    for env in answer.messages:
+        if env.timestamp > since and not env.timestamp.endswith(f"-{client.client_id}"):
+            m = env.message(key)
+            others.append(Change(env.timestamp, m.dataset, m.row, m.column, m.get_value()))
+    return ours, others
+
+
+def apply_locally(actual: "Actual", messages: list["Message"]) -> None:
+    """Write messages the server accepted into the working copy (by table and column, not the ORM)."""
+    if messages:
+        actual.apply_changes(messages)

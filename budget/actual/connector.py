@@ -8,9 +8,10 @@ How the working copy is kept up to date (actualpy 0.22 gotchas):
   resumes the copy and syncs the messages newer than the clock stored in the copy's database.
   A long-lived `Actual` would miss other clients' changes after `commit()`: commit advances the
   in-memory clock past them. The stored clock only moves when messages are received.
-- `set_categories` sends its messages to the server first and commits locally only after the
-  server accepted them (actualpy's `commit()` does it the other way round, see adapter.py); if the
-  local commit then fails, the next pull brings our own messages back from the server.
+- `set_categories` writes Actual sync messages of its own (adapter.py explains why not actualpy's
+  ORM): it sends them first and changes the working copy only after the server accepted them; if
+  that local write then fails, the next pull brings our own messages back from the server.
+- An encrypted file's password is proven against the server's key test before any pull or send.
 - A reset sync id (the server's groupId differs from the copy's) is NOT recovered silently:
   `pull_latest` raises ConnectorError(code="actual_sync_reset") asking the user to run
   "Redownload Snapshot" (= `fresh_download`), unless `auto_recover_reset=True`.
@@ -52,27 +53,98 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# What Actual lists as "uncategorized", and the categorized history beside it: transactions of
+# on-budget accounts, not split parents, and either no transfer or a transfer to an off-budget account
+# (a transfer between on-budget accounts carries no category). Starting balances are left out.
 _ELIGIBLE_SQL = """
 SELECT t.id, t.acct, a.name, COALESCE(pm.targetId, t.description), p.name, t.date, t.amount,
        CASE WHEN c.id IS NULL OR c.tombstone = 1 THEN NULL ELSE COALESCE(cm.transferId, t.category) END,
        COALESCE(t.notes, '')
 FROM transactions t
-JOIN accounts a ON a.id = t.acct AND COALESCE(a.tombstone, 0) = 0
+JOIN accounts a ON a.id = t.acct AND COALESCE(a.tombstone, 0) = 0 AND COALESCE(a.offbudget, 0) = 0
 LEFT JOIN payee_mapping pm ON pm.id = t.description
 LEFT JOIN payees p ON p.id = COALESCE(pm.targetId, t.description)
+LEFT JOIN accounts ta ON ta.id = p.transfer_acct
 LEFT JOIN category_mapping cm ON cm.id = t.category
 LEFT JOIN categories c ON c.id = COALESCE(cm.transferId, t.category)
 LEFT JOIN transactions parent ON parent.id = t.parent_id
 WHERE COALESCE(t.tombstone, 0) = 0
   AND COALESCE(t.isParent, 0) = 0
   AND (t.parent_id IS NULL OR COALESCE(parent.tombstone, 0) = 0)
-  AND t.transferred_id IS NULL
-  AND p.transfer_acct IS NULL
+  AND ((t.transferred_id IS NULL AND p.transfer_acct IS NULL) OR COALESCE(ta.offbudget, 0) = 1)
   AND COALESCE(t.starting_balance_flag, 0) = 0
   AND NOT (COALESCE(p.name, '') = 'Starting Balance' AND p.transfer_acct IS NULL
            AND COALESCE(c.is_income, 0) = 1)
 ORDER BY t.date DESC, t.sort_order DESC, t.id
 """
+
+# The same conditions for one transaction, re-checked at apply time on the freshly pulled copy.
+_TRANSACTION_SQL = """
+SELECT COALESCE(t.tombstone, 0) OR a.id IS NULL OR COALESCE(a.tombstone, 0)
+           OR (t.parent_id IS NOT NULL AND COALESCE(parent.tombstone, 0)),
+       CASE WHEN c.id IS NULL OR c.tombstone = 1 THEN NULL ELSE COALESCE(cm.transferId, t.category) END,
+       t.category,
+       COALESCE(t.isParent, 0),
+       COALESCE(a.offbudget, 0),
+       (t.transferred_id IS NOT NULL OR p.transfer_acct IS NOT NULL) AND COALESCE(ta.offbudget, 0) = 0
+FROM transactions t
+LEFT JOIN accounts a ON a.id = t.acct
+LEFT JOIN payee_mapping pm ON pm.id = t.description
+LEFT JOIN payees p ON p.id = COALESCE(pm.targetId, t.description)
+LEFT JOIN accounts ta ON ta.id = p.transfer_acct
+LEFT JOIN category_mapping cm ON cm.id = t.category
+LEFT JOIN categories c ON c.id = COALESCE(cm.transferId, t.category)
+LEFT JOIN transactions parent ON parent.id = t.parent_id
+WHERE t.id = ?
+"""
+
+_CATEGORY_SQL = """
+SELECT COALESCE(c.tombstone, 0) OR COALESCE(g.tombstone, 0), COALESCE(c.hidden, 0) OR COALESCE(g.hidden, 0),
+       cm.transferId
+FROM categories c
+LEFT JOIN category_groups g ON g.id = c.cat_group
+LEFT JOIN category_mapping cm ON cm.id = c.id
+WHERE c.id = ?
+"""
+
+SKIP_NOT_FOUND = "not found in the budget"
+SKIP_DELETED = "deleted on the server"
+SKIP_CATEGORIZED = "already categorized on the server"
+SKIP_SPLIT_OR_TRANSFER = "became a split or a transfer on the server"
+SKIP_OFF_BUDGET = "the account is off budget"
+SKIP_NO_CATEGORY = "the category no longer exists"
+SKIP_HIDDEN_CATEGORY = "the category is hidden"
+SKIP_CHANGED = "changed by someone else"
+
+
+def _target_category(conn: sqlite3.Connection, category_id: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(the category to write, None) or (None, why not): a deleted category is followed to its replacement."""
+    row = conn.execute(_CATEGORY_SQL, (category_id,)).fetchone() if category_id else None
+    if row is not None and row[0] and row[2] and row[2] != category_id:  # deleted, merged into another
+        category_id = row[2]
+        row = conn.execute(_CATEGORY_SQL, (category_id,)).fetchone()
+    if row is None or row[0]:
+        return None, SKIP_NO_CATEGORY
+    if row[1]:
+        return None, SKIP_HIDDEN_CATEGORY
+    return category_id, None
+
+
+def _why_not(conn: sqlite3.Connection, tx_id: str, category_id: str) -> Optional[str]:
+    """None when `tx_id` is uncategorized (Actual's meaning) and may get `category_id`; else why not."""
+    row = conn.execute(_TRANSACTION_SQL, (tx_id,)).fetchone()
+    if row is None:
+        return SKIP_NOT_FOUND
+    deleted, live_category, _raw, is_parent, off_budget, on_budget_transfer = row
+    if deleted:
+        return SKIP_DELETED
+    if live_category:
+        return "" if live_category == category_id else SKIP_CATEGORIZED  # "": has it already
+    if off_budget:
+        return SKIP_OFF_BUDGET
+    if is_parent or on_budget_transfer:
+        return SKIP_SPLIT_OR_TRANSFER
+    return None
 
 
 def _int_date(value: Optional[int]) -> dt.date:
@@ -174,9 +246,15 @@ class ActualConnector:
             with contextlib.suppress(Exception):
                 actual.__exit__(None, None, None)
 
-    def _download(self, actual: "Actual", target: Path, remote) -> None:
-        """Open the budget in `target` (download or resume, migrations, sync) with an open client."""
+    def _download(self, actual: "Actual", target: Path, remote) -> Optional[bytes]:
+        """Open the budget in `target` (download or resume, migrations, sync); the verified key, if encrypted.
+
+        The encryption password is proven against the server's key test first, as Actual's own client
+        does: actualpy notices a wrong key only when it has something new to decrypt, and would
+        otherwise send changes encrypted with it that no device can read.
+        """
         self._check_encryption(remote)
+        key = self._verify_key(actual, remote)
         actual.set_file(remote)
         target.mkdir(parents=True, exist_ok=True)
         with self.session.errors.translate("download the budget", self.file_id), warnings.catch_warnings():
@@ -189,6 +267,22 @@ class ActualConnector:
 
                     raise ActualDecryptionError("decryption failed") from None
                 raise
+        return key
+
+    def _verify_key(self, actual: "Actual", remote) -> Optional[bytes]:
+        if not remote.encrypt_key_id:
+            return None
+        try:
+            with self.session.errors.translate("check the encryption password", self.file_id):
+                return adapter.verified_key(actual, self.file_id, self._encryption_password)
+        except adapter.KeyMismatch as exc:
+            log.warning("budget %s: the encryption password does not match (%s)", self.file_id, exc)
+            raise ConnectorError(
+                f"The encryption password in ACTUAL_ENCRYPTION_PASSWORD is wrong for budget file {self.file_id}: "
+                "it does not open the key test the Actual server keeps for this file. Nothing was read from "
+                "or sent to the budget. Set the budget's end-to-end encryption password and restart the worker.",
+                code="actual_encryption",
+            ) from None
 
     # -- Connector protocol ----------------------------------------------------------------------
     def pull_latest(self, progress: Progress) -> SyncResult:
@@ -281,9 +375,13 @@ class ActualConnector:
         ]
 
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
-        """Sync first, skip what changed on the server, send the rest, commit locally once accepted."""
-        from actual.database import Categories, Transactions
+        """Pull, re-check each transaction, send; a concurrent edit by another client is never overwritten.
 
+        Sent as sync messages (adapter.py); the server's answer, and one read back right after, show
+        what other clients sent since our pull: a row of ours they changed meanwhile gets their value
+        back (when ours would win) and is skipped as "changed by someone else". The working copy is
+        changed only after the server accepted.
+        """
         if not assignments:
             return ApplyResult()
         with self._locked():
@@ -291,43 +389,68 @@ class ActualConnector:
                 raise ConnectorError(
                     f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
                 )
-            applied: list[str] = []
-            skipped: dict[str, str] = {}
-            total = len(assignments)
             with self._client(self.data_dir) as actual:
                 remote = self._remote_file(actual)
                 if remote.group_id != self._local_group_id():
                     raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
-                self._download(actual, self.data_dir, remote)
-                s = actual.session
-                for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
-                    tx = s.get(Transactions, tx_id)
-                    cat = s.get(Categories, cat_id) if cat_id else None
-                    if tx is None:
-                        skipped[tx_id] = "not found in the budget"
-                    elif tx.tombstone:
-                        skipped[tx_id] = "deleted on the server"
-                    elif tx.category_id == cat_id:
-                        applied.append(tx_id)  # already has this category (e.g. a retried apply)
-                    elif tx.category_id:
-                        skipped[tx_id] = "already categorized on the server"
-                    elif tx.is_parent or tx.transferred_id:
-                        skipped[tx_id] = "became a split or a transfer on the server"
-                    elif cat is None or cat.tombstone:
-                        skipped[tx_id] = "the category no longer exists"
-                    else:
-                        tx.category_id = cat_id
-                        applied.append(tx_id)
-                    if done % 100 == 0 or done == total:
-                        progress(done, total)
-                with self.session.errors.translate("save the categories", self.file_id):
-                    s.flush()
-                    messages = adapter.pending_messages(s)
-                    if messages:  # raises unless the server accepted them
-                        adapter.send_messages(actual, remote, messages, self._encryption_password)
-                    s.commit()
+                key = self._download(actual, self.data_dir, remote)
+                applied, skipped, writes = self._check(assignments, progress)
+                if writes:
+                    with self.session.errors.translate("save the categories", self.file_id):
+                        changed = self._send(actual, remote, key, writes)
+                    for tx_id in changed:
+                        skipped[tx_id] = SKIP_CHANGED
+                    applied += [tx_id for tx_id in writes if tx_id not in changed]
             log.info("budget %s: applied %d categories, skipped %d", self.file_id, len(applied), len(skipped))
             return ApplyResult(applied=applied, skipped=skipped)
+
+    def _check(self, assignments: dict[str, str], progress: Progress) -> tuple[list[str], dict[str, str], dict]:
+        """(already applied, skipped with why, writes: tx id -> (category id, its category before))."""
+        applied: list[str] = []
+        skipped: dict[str, str] = {}
+        writes: dict[str, tuple[str, Optional[str]]] = {}
+        total = len(assignments)
+        with contextlib.closing(self._connect()) as conn:
+            for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
+                target, why_category = _target_category(conn, cat_id)
+                why = _why_not(conn, tx_id, target or cat_id)
+                if why == "":
+                    applied.append(tx_id)  # already has this category (e.g. a retried apply)
+                elif why or why_category:
+                    skipped[tx_id] = why or why_category
+                else:
+                    before = conn.execute("SELECT category FROM transactions WHERE id = ?", (tx_id,)).fetchone()[0]
+                    writes[tx_id] = (target, before)
+                if done % 100 == 0 or done == total:
+                    progress(done, total)
+        return applied, skipped, writes
+
+    def _send(self, actual: "Actual", remote, key: Optional[bytes], writes: dict) -> set[str]:
+        """Send the writes, put back what another client changed meanwhile; the ids changed by them."""
+        clock = adapter.stored_clock(actual)
+        since, client = str(clock), adapter.new_client(clock)
+        messages = {tx: adapter.message("transactions", tx, "category", cat) for tx, (cat, _) in writes.items()}
+        ours, others = adapter.send(actual, remote, key, since, client, list(messages.values()))
+        sent_at = {c.row: c.timestamp for c in ours}
+        others += adapter.send(actual, remote, key, since, client, [])[1]  # read back: what arrived meanwhile
+        changed: set[str] = set()
+        for _ in range(3):  # their newest value wins; a restore can cross yet another edit, look again
+            theirs = [c for c in others if c.dataset == "transactions" and c.row in writes and c.row not in changed]
+            if not theirs:
+                break
+            restores = []
+            for tx_id in {c.row for c in theirs}:
+                changed.add(tx_id)
+                categories = sorted((c.timestamp, c.value) for c in theirs if c.row == tx_id and c.column == "category")
+                if categories and categories[-1][0] > sent_at[tx_id]:
+                    continue  # their category is newer than ours: it already wins everywhere
+                value = categories[-1][1] if categories else writes[tx_id][1]
+                restores.append(adapter.message("transactions", tx_id, "category", value))
+            log.warning("budget %s: %d transactions were changed by someone else during the apply; theirs kept",
+                        self.file_id, len(changed))
+            others = adapter.send(actual, remote, key, since, client, restores)[1] if restores else []
+        adapter.apply_locally(actual, [m for tx, m in messages.items() if tx not in changed])
+        return changed
 
     def snapshot(self, dest: Path) -> SnapshotFile:
         dest = Path(dest)

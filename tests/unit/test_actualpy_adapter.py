@@ -2,43 +2,84 @@
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
+import pytest
 from sqlmodel import Session, SQLModel, create_engine
 
 from budget.actual import adapter
 
 
-def test_actualpy_collects_a_sessions_changes_in_session_info_messages_on_flush():
-    from actual.database import Payees, strong_reference_session
-    from actual.protobuf_models import Message
-
-    engine = create_engine("sqlite://")
-    SQLModel.metadata.create_all(engine)
-    with strong_reference_session(Session(engine)) as s:
-        s.add(Payees(id="payee-1", name="Corner Bakery"))
-        s.flush()
-        messages = adapter.pending_messages(s)
-    assert messages and all(isinstance(m, Message) for m in messages)
-    assert {(m.dataset, m.row, m.column, m.value) for m in messages} >= {("payees", "payee-1", "name", "S:Corner Bakery")}
-
-
-def test_actualpy_keeps_the_copys_clock_as_a_hulc_client():
+def test_the_working_copys_clock_is_read_without_writing_anything():
     from actual.protobuf_models import HULC_Client
-    from actual.queries import get_or_create_clock
 
     engine = create_engine("sqlite://")
     SQLModel.metadata.create_all(engine)
-    with Session(engine) as s:
-        clock = get_or_create_clock(s).get_timestamp()
+    clock = adapter.stored_clock(SimpleNamespace(engine=engine))
     assert isinstance(clock, HULC_Client)
-    assert {"client_id", "ts", "initial_count"} <= set(vars(clock))
+    with Session(engine) as s:
+        assert s.exec(SQLModel.metadata.tables["messages_clock"].select()).all() == []
 
 
-def test_actualpy_sync_request_and_client_have_the_shapes_the_adapter_calls():
+def test_a_new_client_has_its_own_id_and_stamps_after_the_clock():
+    from actual.protobuf_models import HULC_Client
+
+    seen = HULC_Client.from_timestamp("2099-01-01T00:00:00.000Z-0003-0123456789abcdef")
+    client = adapter.new_client(seen)
+    assert client.client_id != seen.client_id
+    assert client.timestamp() > str(seen)
+
+
+def test_messages_carry_actuals_value_encoding():
+    assert adapter.message("transactions", "t1", "category", "cat-1").value == "S:cat-1"
+    assert adapter.message("transactions", "t1", "category", None).value.startswith("0:")  # Actual reads null
+
+
+def test_messages_sent_encrypted_come_back_with_their_timestamps(monkeypatch):
+    from actual.crypto import create_key_buffer
+    from actual.protobuf_models import HULC_Client, SyncRequest, SyncResponse
+
+    key = create_key_buffer("pw", "salt")
+    client = HULC_Client(HULC_Client.random_client_id())
+    other = HULC_Client(HULC_Client.random_client_id())
+    theirs = SyncRequest()
+    theirs.set_messages([adapter.message("transactions", "t9", "category", "travel")], other, master_key=key)
+    sent = []
+
+    def sync_sync(req):
+        sent.append(req)
+        return SyncResponse({"messages": list(theirs.messages) + list(req.messages)})
+
+    remote = SimpleNamespace(file_id="f", group_id="g", encrypt_key_id="k")
+    since = "2000-01-01T00:00:00.000Z-0000-0000000000000000"
+    ours, others = adapter.send(SimpleNamespace(sync_sync=sync_sync), remote, key, since, client,
+                                [adapter.message("transactions", "t1", "category", "groceries")])
+    assert sent[0].keyId == "k" and sent[0].since == since and sent[0].messages[0].isEncrypted
+    assert [(c.row, c.value) for c in ours] == [("t1", "groceries")] and ours[0].timestamp.endswith(client.client_id)
+    assert [(c.dataset, c.row, c.column, c.value) for c in others] == [("transactions", "t9", "category", "travel")]
+
+
+def test_the_key_test_tells_the_right_password_from_a_wrong_one():
+    from actual.api.models import EncryptionDTO, UserGetKeyDTO
+    from actual.crypto import create_key_buffer, make_test_message
+
+    salt = "c2FsdC1mb3ItdGVzdHM="
+    key = create_key_buffer("right-pw", salt)
+    test = make_test_message("key-1", key).model_dump_json(by_alias=True)
+    dto = UserGetKeyDTO(status="ok", data=EncryptionDTO(id="key-1", salt=salt, test=test))
+    actual = SimpleNamespace(user_get_key=lambda file_id: dto)
+    assert adapter.verified_key(actual, "f", "right-pw") == key
+    with pytest.raises(adapter.KeyMismatch):
+        adapter.verified_key(actual, "f", "wrong-pw")
+    no_test = SimpleNamespace(user_get_key=lambda file_id: UserGetKeyDTO(
+        status="ok", data=EncryptionDTO(id="key-1", salt=salt, test=None)))
+    with pytest.raises(adapter.KeyMismatch):
+        adapter.verified_key(no_test, "f", "right-pw")
+
+
+def test_actualpy_methods_the_adapter_calls_keep_their_shape():
     from actual import Actual
-    from actual.protobuf_models import SyncRequest
 
-    assert list(inspect.signature(SyncRequest.set_messages).parameters)[:4] == ["self", "messages", "client", "master_key"]
-    assert {"client_id", "now", "initial_count"} <= set(inspect.signature(SyncRequest.set_timestamp).parameters)
-    assert list(inspect.signature(Actual.download_master_encryption_key).parameters) == ["self", "encryption_password"]
+    assert list(inspect.signature(Actual.user_get_key).parameters) == ["self", "file_id"]
     assert list(inspect.signature(Actual.sync_sync).parameters) == ["self", "request"]
+    assert list(inspect.signature(Actual.apply_changes).parameters) == ["self", "messages"]
