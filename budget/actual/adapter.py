@@ -69,10 +69,24 @@ def stored_clock(actual: "Actual") -> "HULC_Client":
 
 
 def new_client(after: "HULC_Client") -> "HULC_Client":
-    """A clock with a client id of its own whose timestamps come after `after`."""
+    """A clock with a client id of its own that stamps right after `after`, whatever the wall time.
+
+    Our changes are decided on the state the copy had at `after` (the newest message it received),
+    so they are stamped as made just then: a person's edit made while the apply runs carries a later
+    timestamp and wins in every client (last writer wins per cell), whichever reaches the server first.
+    """
+    import datetime as dt
+
     from actual.protobuf_models import HULC_Client
 
-    return HULC_Client(HULC_Client.random_client_id(), after.initial_count, after.ts)
+    class AfterClock(HULC_Client):
+        def timestamp(self, now: Optional[dt.datetime] = None) -> str:
+            base = self.ts or dt.datetime(1970, 1, 1)
+            if self.initial_count >= self.MAX_COUNTER:  # the counter is full: one millisecond on
+                base += dt.timedelta(milliseconds=1)
+            return super().timestamp(now or base)
+
+    return AfterClock(HULC_Client.random_client_id(), after.initial_count, after.ts)
 
 
 def message(dataset: str, row: str, column: str, value: object) -> "Message":

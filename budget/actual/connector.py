@@ -377,10 +377,12 @@ class ActualConnector:
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
         """Pull, re-check each transaction, send; a concurrent edit by another client is never overwritten.
 
-        Sent as sync messages (adapter.py); the server's answer, and one read back right after, show
-        what other clients sent since our pull: a row of ours they changed meanwhile gets their value
-        back (when ours would win) and is skipped as "changed by someone else". The working copy is
-        changed only after the server accepted.
+        Sent as sync messages (adapter.py) stamped as made right after the pulled state, so an edit a
+        person makes meanwhile is newer and wins in every client whichever arrives first. The server's
+        answer, and one read back right after, show what other clients sent since our pull: a row of
+        ours they changed meanwhile is skipped as "changed by someone else" and, where ours would still
+        win (an older edit that arrived late), gets their value back. The working copy is changed only
+        after the server accepted.
         """
         if not assignments:
             return ApplyResult()

@@ -122,25 +122,47 @@ def test_an_edit_between_the_pull_and_the_send_is_kept_and_reported(actual_serve
     groceries, travel = b.categories["Groceries"], b.categories["Travel"]
     targets = b.uncategorized[:40]
     raced, renoted = targets[3], targets[7]
+    late = targets[11]  # edited offline before our pull, arriving only now: older than our write
     other = OtherClient(actual_server, b.file_id, tmp_path)  # pulled before us: its edit is not in our pull
     other.tx(raced).category_id = travel
     other.tx(renoted).notes = "split this one later"
 
     def edit_in_the_window(done: int, total: int) -> None:  # after our checks, before our send
         if done == total and other.actual is not None:
+            send_stamped(other.actual, late, travel, older_than_our_write(conn))
             other.commit_and_close()
             other.actual = None
 
     result = conn.set_categories({tx: groceries for tx in targets}, edit_in_the_window)
-    assert result.skipped == {raced: SKIP_CHANGED, renoted: SKIP_CHANGED}
-    assert sorted(result.applied) == sorted(t for t in targets if t not in (raced, renoted))
+    assert result.skipped == {raced: SKIP_CHANGED, renoted: SKIP_CHANGED, late: SKIP_CHANGED}
+    assert sorted(result.applied) == sorted(t for t in targets if t not in (raced, renoted, late))
     state = server_state(actual_server, b.file_id, tmp_path)
     assert state[raced][0] == travel  # theirs, not ours
+    assert state[late][0] == travel  # ours would have won (newer stamp): theirs was put back
     assert state[renoted][0] is None and state[renoted][2] == "split this one later"
     assert all(state[t][0] == groceries for t in result.applied)
     conn.pull_latest(no_progress)
     local = {t.id: t.category_id for t in conn.transactions()}
-    assert local[raced] == travel and local[renoted] is None
+    assert local[raced] == travel and local[late] == travel and local[renoted] is None
+
+
+def older_than_our_write(conn: ActualConnector) -> str:
+    """A stamp after the copy's clock (so the server hands it to us) but before what our apply will write."""
+    with closing(sqlite3.connect(conn.db_path)) as db:
+        clock = json.loads(db.execute("SELECT clock FROM messages_clock").fetchone()[0])["timestamp"]
+    head, counter, _client = clock.rsplit("-", 2)
+    return f"{head}-{counter}-ffffffffffffffff"  # same counter as the clock: ours counts one up from it
+
+
+def send_stamped(actual, tx_id: str, category_id: str, stamp: str) -> None:
+    """What a client that was offline sends late: a category change with an old timestamp."""
+    from actual.protobuf_models import Message, MessageEnvelope, SyncRequest
+
+    m = Message({"dataset": "transactions", "row": tx_id, "column": "category"})
+    m.set_value(category_id)
+    req = SyncRequest({"fileId": actual.file.file_id, "groupId": actual.file.group_id, "since": stamp})
+    req.messages = [MessageEnvelope({"timestamp": stamp, "isEncrypted": False, "content": Message.serialize(m)})]
+    actual.sync_sync(req)
 
 
 def test_a_second_client_racing_the_apply_never_loses_its_edit(actual_server, actual_session, seed_budget, tmp_path):

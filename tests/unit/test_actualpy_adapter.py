@@ -21,13 +21,17 @@ def test_the_working_copys_clock_is_read_without_writing_anything():
         assert s.exec(SQLModel.metadata.tables["messages_clock"].select()).all() == []
 
 
-def test_a_new_client_has_its_own_id_and_stamps_after_the_clock():
+def test_a_new_client_has_its_own_id_and_stamps_right_after_the_clock_whatever_the_wall_time():
     from actual.protobuf_models import HULC_Client
 
-    seen = HULC_Client.from_timestamp("2099-01-01T00:00:00.000Z-0003-0123456789abcdef")
+    seen = HULC_Client.from_timestamp("2001-02-03T04:05:06.789Z-0003-0123456789abcdef")
     client = adapter.new_client(seen)
+    stamps = [client.timestamp() for _ in range(3)]
     assert client.client_id != seen.client_id
-    assert client.timestamp() > str(seen)
+    assert stamps == sorted(stamps) and stamps[0] > str(seen)
+    assert all(s.startswith("2001-02-03T04:05:06.789Z-") for s in stamps)  # older than anything made since
+    full = adapter.new_client(HULC_Client.from_timestamp("2001-02-03T04:05:06.789Z-FFFF-0123456789abcdef"))
+    assert full.timestamp().startswith("2001-02-03T04:05:06.790Z-0000-")
 
 
 def test_messages_carry_actuals_value_encoding():
