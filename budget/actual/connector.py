@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
+from budget.actual.rules import ELIGIBLE_SQL, SKIP_CHANGED, target_category, why_not
 from budget.actual.session import ActualSession
 from budget.connector import (
     Account,
@@ -52,100 +53,6 @@ if TYPE_CHECKING:
     from actual import Actual
 
 log = logging.getLogger(__name__)
-
-# What Actual lists as "uncategorized", and the categorized history beside it: transactions of
-# on-budget accounts, not split parents, and either no transfer or a transfer to an off-budget account
-# (a transfer between on-budget accounts carries no category). Starting balances are left out.
-_ELIGIBLE_SQL = """
-SELECT t.id, t.acct, a.name, COALESCE(pm.targetId, t.description), p.name, t.date, t.amount,
-       CASE WHEN c.id IS NULL OR c.tombstone = 1 THEN NULL ELSE COALESCE(cm.transferId, t.category) END,
-       COALESCE(t.notes, '')
-FROM transactions t
-JOIN accounts a ON a.id = t.acct AND COALESCE(a.tombstone, 0) = 0 AND COALESCE(a.offbudget, 0) = 0
-LEFT JOIN payee_mapping pm ON pm.id = t.description
-LEFT JOIN payees p ON p.id = COALESCE(pm.targetId, t.description)
-LEFT JOIN accounts ta ON ta.id = p.transfer_acct
-LEFT JOIN category_mapping cm ON cm.id = t.category
-LEFT JOIN categories c ON c.id = COALESCE(cm.transferId, t.category)
-LEFT JOIN transactions parent ON parent.id = t.parent_id
-WHERE COALESCE(t.tombstone, 0) = 0
-  AND COALESCE(t.isParent, 0) = 0
-  AND (t.parent_id IS NULL OR COALESCE(parent.tombstone, 0) = 0)
-  AND ((t.transferred_id IS NULL AND p.transfer_acct IS NULL) OR COALESCE(ta.offbudget, 0) = 1)
-  AND COALESCE(t.starting_balance_flag, 0) = 0
-  AND NOT (COALESCE(p.name, '') = 'Starting Balance' AND p.transfer_acct IS NULL
-           AND COALESCE(c.is_income, 0) = 1)
-ORDER BY t.date DESC, t.sort_order DESC, t.id
-"""
-
-# The same conditions for one transaction, re-checked at apply time on the freshly pulled copy.
-_TRANSACTION_SQL = """
-SELECT COALESCE(t.tombstone, 0) OR a.id IS NULL OR COALESCE(a.tombstone, 0)
-           OR (t.parent_id IS NOT NULL AND COALESCE(parent.tombstone, 0)),
-       CASE WHEN c.id IS NULL OR c.tombstone = 1 THEN NULL ELSE COALESCE(cm.transferId, t.category) END,
-       t.category,
-       COALESCE(t.isParent, 0),
-       COALESCE(a.offbudget, 0),
-       (t.transferred_id IS NOT NULL OR p.transfer_acct IS NOT NULL) AND COALESCE(ta.offbudget, 0) = 0
-FROM transactions t
-LEFT JOIN accounts a ON a.id = t.acct
-LEFT JOIN payee_mapping pm ON pm.id = t.description
-LEFT JOIN payees p ON p.id = COALESCE(pm.targetId, t.description)
-LEFT JOIN accounts ta ON ta.id = p.transfer_acct
-LEFT JOIN category_mapping cm ON cm.id = t.category
-LEFT JOIN categories c ON c.id = COALESCE(cm.transferId, t.category)
-LEFT JOIN transactions parent ON parent.id = t.parent_id
-WHERE t.id = ?
-"""
-
-_CATEGORY_SQL = """
-SELECT COALESCE(c.tombstone, 0) OR COALESCE(g.tombstone, 0), COALESCE(c.hidden, 0) OR COALESCE(g.hidden, 0),
-       cm.transferId
-FROM categories c
-LEFT JOIN category_groups g ON g.id = c.cat_group
-LEFT JOIN category_mapping cm ON cm.id = c.id
-WHERE c.id = ?
-"""
-
-SKIP_NOT_FOUND = "not found in the budget"
-SKIP_DELETED = "deleted on the server"
-SKIP_CATEGORIZED = "already categorized on the server"
-SKIP_SPLIT_OR_TRANSFER = "became a split or a transfer on the server"
-SKIP_OFF_BUDGET = "the account is off budget"
-SKIP_NO_CATEGORY = "the category no longer exists"
-SKIP_HIDDEN_CATEGORY = "the category is hidden"
-SKIP_CHANGED = "changed by someone else"
-
-
-def _target_category(conn: sqlite3.Connection, category_id: Optional[str]) -> tuple[Optional[str], Optional[str]]:
-    """(the category to write, None) or (None, why not): a deleted category is followed to its replacement."""
-    row = conn.execute(_CATEGORY_SQL, (category_id,)).fetchone() if category_id else None
-    if row is not None and row[0] and row[2] and row[2] != category_id:  # deleted, merged into another
-        category_id = row[2]
-        row = conn.execute(_CATEGORY_SQL, (category_id,)).fetchone()
-    if row is None or row[0]:
-        return None, SKIP_NO_CATEGORY
-    if row[1]:
-        return None, SKIP_HIDDEN_CATEGORY
-    return category_id, None
-
-
-def _why_not(conn: sqlite3.Connection, tx_id: str, category_id: str) -> Optional[str]:
-    """None when `tx_id` is uncategorized (Actual's meaning) and may get `category_id`; else why not."""
-    row = conn.execute(_TRANSACTION_SQL, (tx_id,)).fetchone()
-    if row is None:
-        return SKIP_NOT_FOUND
-    deleted, live_category, _raw, is_parent, off_budget, on_budget_transfer = row
-    if deleted:
-        return SKIP_DELETED
-    if live_category:
-        return "" if live_category == category_id else SKIP_CATEGORIZED  # "": has it already
-    if off_budget:
-        return SKIP_OFF_BUDGET
-    if is_parent or on_budget_transfer:
-        return SKIP_SPLIT_OR_TRANSFER
-    return None
-
 
 def _int_date(value: Optional[int]) -> dt.date:
     value = int(value or 19700101)
@@ -212,7 +119,7 @@ class ActualConnector:
         if not self.has_working_copy():
             return {}
         with contextlib.closing(self._connect()) as conn:
-            return {row[0]: tuple(row[1:]) for row in conn.execute(_ELIGIBLE_SQL)}
+            return {row[0]: tuple(row[1:]) for row in conn.execute(ELIGIBLE_SQL)}
 
     def _remote_file(self, actual):
         with self.session.errors.translate("find the budget file", self.file_id):
@@ -365,7 +272,7 @@ class ActualConnector:
 
     def transactions(self) -> list[Transaction]:
         with contextlib.closing(self._connect()) as conn:
-            rows = conn.execute(_ELIGIBLE_SQL).fetchall()
+            rows = conn.execute(ELIGIBLE_SQL).fetchall()
         return [
             Transaction(
                 id=r[0], account_id=r[1], account_name=r[2] or "", payee_id=r[3], payee_name=r[4] or "",
@@ -414,8 +321,8 @@ class ActualConnector:
         total = len(assignments)
         with contextlib.closing(self._connect()) as conn:
             for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
-                target, why_category = _target_category(conn, cat_id)
-                why = _why_not(conn, tx_id, target or cat_id)
+                target, why_category = target_category(conn, cat_id)
+                why = why_not(conn, tx_id, target or cat_id)
                 if why == "":
                     applied.append(tx_id)  # already has this category (e.g. a retried apply)
                 elif why or why_category:

@@ -11,7 +11,7 @@ from contextlib import closing
 import pytest
 
 from budget.actual import ActualConnector
-from budget.actual.connector import (
+from budget.actual.rules import (
     SKIP_CATEGORIZED,
     SKIP_CHANGED,
     SKIP_HIDDEN_CATEGORY,
