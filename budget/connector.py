@@ -31,7 +31,7 @@ class Payee:
 
 @dataclass(frozen=True)
 class Transaction:
-    """One transaction eligible for categorisation (no transfers, starting balances or split parents)."""
+    """One transaction eligible for categorisation (see `Connector.transactions`)."""
 
     id: str
     account_id: str
@@ -91,10 +91,17 @@ class Connector(Protocol):
         """Payees of the working copy."""
 
     def transactions(self) -> list[Transaction]:
-        """Transactions of the working copy that can carry a category."""
+        """Transactions of the working copy that can carry a category: those of on-budget accounts that are
+        not split parents, and have either no transfer or a transfer to an off-budget account (Actual's
+        meaning). Those without a category are "uncategorized"; the rest are the history suggestions learn from.
+        """
 
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
-        """Set categories (transaction id -> category id) at the source; skip what changed there."""
+        """Set categories (transaction id -> category id) at the source; skip what changed there.
+
+        Each transaction is re-checked at the source against the meaning of `transactions()`; a
+        category hidden since is skipped, one deleted into a replacement is followed to it.
+        """
 
     def snapshot(self, dest: Path) -> SnapshotFile:
         """Write a copy of the working copy to `dest`."""

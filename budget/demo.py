@@ -18,7 +18,10 @@ Choices worth knowing:
 - `set_categories` is idempotent: a transaction whose server category already equals the requested
   one is reported in `applied` (nothing is written), so a retried apply job marks its suggestions
   applied instead of reporting conflicts. Skip reasons: "deleted" (gone or tombstoned on the
-  server), "already categorized" (the server has another category), "unknown category".
+  server), "already categorized" (the server has another category), "unknown category", "the
+  category is hidden" (hidden after the suggestion was made).
+- "Uncategorized" means what Actual means (see budget/connector.py); the demo budget has only
+  on-budget accounts, no transfers and no splits, so it is every transaction without a category.
 - Test hook: `simulate_remote_change` edits the server as another client would. Failing or slow
   methods are budget/faults.py's wrapper, not this class's.
 """
@@ -52,6 +55,7 @@ BUSY_TIMEOUT_MS = 30000
 SKIP_DELETED = "deleted"
 SKIP_CATEGORIZED = "already categorized"
 SKIP_UNKNOWN_CATEGORY = "unknown category"
+SKIP_HIDDEN_CATEGORY = "the category is hidden"
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -379,6 +383,7 @@ class DemoConnector:
         server = self._server()
         with _Tx(server, "IMMEDIATE"):
             valid = {r[0] for r in server.execute("SELECT id FROM categories WHERE tombstone = 0")}
+            hidden = {r[0] for r in server.execute("SELECT id FROM categories WHERE tombstone = 0 AND hidden = 1")}
             version = int(_meta(server, "version", "1")) + 1
             now = _now()
             for done, (tid, cid) in enumerate(items, 1):
@@ -387,6 +392,8 @@ class DemoConnector:
                     skipped[tid] = SKIP_DELETED
                 elif cid not in valid:
                     skipped[tid] = SKIP_UNKNOWN_CATEGORY
+                elif cid in hidden and row[0] != cid:
+                    skipped[tid] = SKIP_HIDDEN_CATEGORY
                 elif row[0] is None:
                     server.execute(
                         "UPDATE transactions SET category_id = ?, version = ?, changed_at = ? WHERE id = ?",

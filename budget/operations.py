@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from budget.connector import Connector, Progress
+from budget.connector import ApplyResult, Connector, Progress
 from core.clock import Clock, utcnow
 from models.db import write_transaction
 from models.domain import Snapshot
-from suggestions.service import SuggestionService
 
 
 def plural(n: int, word: str, many: str = "") -> str:
@@ -16,10 +16,13 @@ def plural(n: int, word: str, many: str = "") -> str:
 
 
 class BudgetOperations:
-    """What the sync, redownload, snapshot and apply steps do to a budget's working copy."""
+    """What the sync, redownload, snapshot and apply steps do to a budget's working copy.
 
-    def __init__(self, suggestions: SuggestionService, snapshots_dir: Path, *, clock: Clock = utcnow) -> None:
-        self.suggestions = suggestions
+    The suggestion bookkeeping around them (dropping stale suggestions, marking applied ones) is the
+    caller's: it is passed in as a callback, so budget/ knows nothing of suggestions.
+    """
+
+    def __init__(self, snapshots_dir: Path, *, clock: Clock = utcnow) -> None:
         self.snapshots_dir = snapshots_dir
         self.clock = clock
 
@@ -29,10 +32,11 @@ class BudgetOperations:
         summary = f"{plural(result.new, 'new transaction')}, {result.changed} changed"
         return {"new": result.new, "changed": result.changed, "total": result.total, "full": full}, summary
 
-    def redownload(self, budget_id: str, connector: Connector, progress: Progress) -> tuple[dict, str]:
-        """Discard the working copy, download it fresh, drop suggestions that no longer match."""
+    def redownload(self, connector: Connector, progress: Progress,
+                   drop_stale: Callable[[Connector], int]) -> tuple[dict, str]:
+        """Discard the working copy, download it fresh; `drop_stale` drops suggestions that no longer match."""
         result = connector.fresh_download(progress)
-        dropped = self.suggestions.drop_stale(budget_id, connector)
+        dropped = drop_stale(connector)
         summary = f"{plural(result.total, 'transaction')} downloaded, {plural(dropped, 'stale suggestion')} dropped"
         return {"transactions": result.total, "droppedSuggestions": dropped}, summary
 
@@ -52,13 +56,11 @@ class BudgetOperations:
                   "categories": existing.category_count, "sizeBytes": existing.size_bytes}
         return result, f"{plural(existing.transaction_count, 'transaction')}, {plural(existing.category_count, 'category', 'categories')}"
 
-    def apply(self, budget_id: str, connector: Connector, progress: Progress, ids: list[str] | None) -> tuple[dict, str]:
-        """Write approved categories to the budget; mark applied only what the budget accepted."""
-        approved = self.suggestions.approved(budget_id, ids)
-        by_tx = {s.transaction_id: s for s in approved}
-        outcome = connector.set_categories({s.transaction_id: s.proposed_category_id for s in approved}, progress)
-        self.suggestions.mark_applied([by_tx[tx].id for tx in outcome.applied if tx in by_tx])
-        self.suggestions.mark_skipped([by_tx[tx].id for tx in outcome.skipped if tx in by_tx])
+    def apply(self, connector: Connector, assignments: dict[str, str], progress: Progress,
+              record: Callable[[ApplyResult], None]) -> tuple[dict, str]:
+        """Write categories (transaction id -> category id) to the budget; `record` learns what it accepted."""
+        outcome = connector.set_categories(assignments, progress)
+        record(outcome)
         result = {"applied": len(outcome.applied), "skipped": len(outcome.skipped),
                   "skippedTransactions": dict(list(outcome.skipped.items())[:50])}
         return result, f"{plural(len(outcome.applied), 'category', 'categories')} applied, {len(outcome.skipped)} skipped"

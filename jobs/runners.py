@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from budget.connector import Connector
+from budget.connector import ApplyResult, Connector
 from budget.factory import ConnectorFactory
 from budget.operations import BudgetOperations, plural
 from budget.service import BudgetService
@@ -41,17 +41,27 @@ class StepWork:
             return StepOutcome(*self.operations.sync(connector, ctx.progress, full=full))
 
     def redownload(self, ctx: StepContext) -> StepOutcome:
+        def drop_stale(connector: Connector) -> int:
+            return self.suggestions.drop_stale(ctx.budget_id, connector)
+
         with self._connector(ctx) as connector:
-            return StepOutcome(*self.operations.redownload(ctx.budget_id, connector, ctx.progress))
+            return StepOutcome(*self.operations.redownload(connector, ctx.progress, drop_stale))
 
     def snapshot(self, ctx: StepContext) -> StepOutcome:
         with self._connector(ctx) as connector:
             return StepOutcome(*self.operations.snapshot(ctx.budget_id, ctx.job_id, connector))
 
     def apply(self, ctx: StepContext) -> StepOutcome:
+        approved = self.suggestions.approved(ctx.budget_id, ctx.metadata.get("suggestionIds"))
+        by_tx = {s.transaction_id: s for s in approved}
+
+        def record(outcome: ApplyResult) -> None:  # mark applied only what the budget accepted
+            self.suggestions.mark_applied([by_tx[tx].id for tx in outcome.applied if tx in by_tx])
+            self.suggestions.mark_skipped([by_tx[tx].id for tx in outcome.skipped if tx in by_tx])
+
+        assignments = {s.transaction_id: s.proposed_category_id for s in approved}
         with self._connector(ctx) as connector:
-            ids = ctx.metadata.get("suggestionIds")
-            return StepOutcome(*self.operations.apply(ctx.budget_id, connector, ctx.progress, ids))
+            return StepOutcome(*self.operations.apply(connector, assignments, ctx.progress, record))
 
     def generate(self, ctx: StepContext) -> StepOutcome:
         payee_key = ctx.metadata.get("payeeKey")

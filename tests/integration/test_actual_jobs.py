@@ -27,6 +27,7 @@ JOB_TIMEOUT = 120
 WRONG_PASSWORD = "wrong-pw-" + uuid.uuid4().hex[:10]
 OWN_PASSWORD = "own-pw-" + uuid.uuid4().hex[:10]
 ENCRYPTION_PASSWORD = "enc-pw-" + uuid.uuid4().hex[:10]
+WRONG_ENCRYPTION_PASSWORD = ENCRYPTION_PASSWORD + "-typo"
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -287,6 +288,33 @@ def test_encrypted_file_without_the_encryption_password(fleet, main, actual_serv
     assert detail["steps"][1]["result"]["suggested"] > 0
 
 
+def test_a_worker_restarted_with_a_wrong_encryption_key_fails_at_once_and_sends_nothing(fleet, actual_server, tmp_path):
+    from tests.support.actual_fixtures import seed_actual_budget
+
+    b = seed_actual_budget(actual_server.url, actual_server.token, tmp_path / "seed", "Encrypted Restart",
+                           n_transactions=60, encryption_password=ENCRYPTION_PASSWORD)
+    fid = b.file_id
+    keyed = fleet.start({**actual_env(actual_server), "ACTUAL_ENCRYPTION_PASSWORD": ENCRYPTION_PASSWORD})
+    assert fleet.run(keyed, "sync-and-suggest", fid)["job"]["status"] == "succeeded"
+    pending = suggestions(fleet, keyed, fid, "pending")
+    first, second = [s["id"] for s in pending[:3]], [s["id"] for s in pending[3:6]]
+    assert fleet.api(keyed, "POST", "/api/suggestions/approve", {"suggestionIds": first + second}).status_code == 200
+    applied = fleet.run(keyed, "suggestions-apply", fid, suggestionIds=first)
+    assert applied["job"]["status"] == "succeeded" and applied["steps"][0]["result"]["applied"] == 3, applied
+    assert fleet.run(keyed, "budget-sync", fid)["job"]["status"] == "succeeded"  # the copy is up to date
+
+    wrong = fleet.restart(keyed, {**actual_env(actual_server), "ACTUAL_ENCRYPTION_PASSWORD": WRONG_ENCRYPTION_PASSWORD})
+    failed = fleet.run(wrong, "suggestions-apply", fid, suggestionIds=second)
+    assert_readable_failure(failed, "ACTUAL_ENCRYPTION_PASSWORD is wrong", "Nothing was")
+    assert failed["job"]["attempt"] == 1 < failed["job"]["maxAttempts"]  # not retried
+    assert {s["id"] for s in suggestions(fleet, wrong, fid, "approved")} >= set(second)
+
+    by_id = {s["id"]: s for s in pending}
+    state = server_state(actual_server, fid, tmp_path, encryption_password=ENCRYPTION_PASSWORD)  # opens
+    assert all(state[by_id[i]["transactionId"]][0] == by_id[i]["proposedCategoryId"] for i in first)
+    assert all(state[by_id[i]["transactionId"]][0] is None for i in second)  # nothing reached the server
+
+
 def _record_then_point_elsewhere(fleet: Fleet, server, file_id: str, env: dict[str, str]) -> Stack:
     """Record the budget through a working stack, then restart on the same DATA_DIR with `env`."""
     first = fleet.start(actual_env(server))
@@ -345,7 +373,7 @@ def test_wrong_password_fails_and_is_never_retried(fleet, tmp_path):
 
 # -- secrets ----------------------------------------------------------------------------------
 def test_no_password_in_api_answers_tables_or_logs(fleet, actual_server):
-    secrets = [actual_server.password, WRONG_PASSWORD, OWN_PASSWORD, ENCRYPTION_PASSWORD]
+    secrets = [actual_server.password, WRONG_PASSWORD, OWN_PASSWORD, ENCRYPTION_PASSWORD, WRONG_ENCRYPTION_PASSWORD]
     assert len(fleet.stacks) >= 6 and fleet.seen
 
     texts: dict[str, str] = {"api answers seen by the tests": "\n".join(fleet.seen)}

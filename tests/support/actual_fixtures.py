@@ -71,6 +71,9 @@ class SeededBudget:
     split_parents: list[str] = field(default_factory=list)
     split_children: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    off_budget: list[str] = field(default_factory=list)  # ordinary transactions of the off-budget account
+    to_off_budget: list[str] = field(default_factory=list)  # on-budget side of transfers to it (uncategorized)
+    from_off_budget: list[str] = field(default_factory=list)  # the off-budget side of those transfers
 
     @property
     def eligible(self) -> set[str]:
@@ -98,8 +101,15 @@ def seed_actual_budget(
     uncategorized_every: int = 3,
     encryption_password: Optional[str] = None,
     seed: int = 7,
+    off_budget: bool = False,
 ) -> SeededBudget:
-    """Create a budget with actualpy, fill it and upload it to the server."""
+    """Create a budget with actualpy, fill it and upload it to the server.
+
+    `off_budget=True` adds an off-budget account "Brokerage" with categorized and uncategorized
+    purchases, and two transfers from Checking to it. On an older server (whose budgets lack
+    `categories.template_settings`, which actualpy's ORM selects) the column exists only while
+    seeding and is dropped before the upload, so the server keeps a budget of its own version.
+    """
     from actual import Actual
     from actual.database import Categories, Transactions
     from actual.queries import (
@@ -119,6 +129,7 @@ def seed_actual_budget(
         with Actual(server_url, token=token, data_dir=work_dir, encryption_password=encryption_password) as actual:
             actual.create_budget(name)
             s = actual.session
+            legacy = _add_missing_orm_columns(actual.engine)
             out = SeededBudget(file_id="", name=name)
             checking = create_account(s, "Checking", initial_balance=decimal.Decimal("1500.00"))
             card = create_account(s, "Credit Card")
@@ -158,11 +169,54 @@ def seed_actual_budget(
                 t.id for t in s.query(Transactions).filter(Transactions.acct == checking.id).all()
                 if t.payee and t.payee.name == "Starting Balance"
             ]
+            if off_budget:
+                brokerage = create_account(s, "Brokerage", off_budget=True)
+                out.accounts["Brokerage"] = brokerage.id
+                for i in range(6):
+                    payee = names[i % len(names)]
+                    category = None if i % 2 == 0 else out.categories[PAYEES[payee]]
+                    t = create_transaction_from_ids(s, start + dt.timedelta(days=i), brokerage.id, out.payees[payee],
+                                                    f"off {i}", category, -decimal.Decimal(10 + i))
+                    out.off_budget.append(t.id)
+                for i in range(2):
+                    ours, theirs = create_transfer(s, dt.date(2024, 5, 1 + i), checking, brokerage,
+                                                   decimal.Decimal(100 + i))
+                    out.to_off_budget.append(ours.id)
+                    out.from_off_budget.append(theirs.id)
+                s.flush()
             assert s.query(Categories).count() >= 7
             actual.commit()
+            _drop_columns(actual.engine, legacy)
             actual.upload_budget()
             out.file_id = actual.file.file_id
     return out
+
+
+_ORM_ONLY_COLUMNS = {"categories": {"template_settings": "JSON"}}
+"""Columns actualpy 0.22's ORM selects that budgets of older servers (25.6.0) do not have."""
+
+
+def _add_missing_orm_columns(engine) -> list[tuple[str, str]]:
+    """Add the columns actualpy's ORM needs but this budget lacks; return them for `_drop_columns`."""
+    from sqlalchemy import inspect, text
+
+    added = []
+    with engine.begin() as conn:
+        for table, columns in _ORM_ONLY_COLUMNS.items():
+            have = {c["name"] for c in inspect(conn).get_columns(table)}
+            for column, kind in columns.items():
+                if column not in have:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    added.append((table, column))
+    return added
+
+
+def _drop_columns(engine, columns: list[tuple[str, str]]) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for table, column in columns:
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,15 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_DIR / "scripts" / "install-actual-server.sh"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "budget-assist" / "actual-server"
 SERVER_ENTRY = Path("server/node_modules/@actual-app/sync-server/build/bin/actual-server.js")
+OLDEST_SERVER_VERSION = "25.6.0"
+"""The oldest sync server the connector is tested against (installed in CACHE_DIR/server-25.6.0)."""
+
+
+def server_entry(cache_dir: Path, version: Optional[str] = None) -> Path:
+    """The server's start script: the default version in `server/`, an older one in `server-<version>/`."""
+    if version is None:
+        return cache_dir / SERVER_ENTRY
+    return cache_dir / f"server-{version}" / SERVER_ENTRY.relative_to("server")
 
 
 def default_cache_dir() -> Path:
@@ -94,15 +103,17 @@ def start_actual_server(
     bootstrap: bool = True,
     deadline_seconds: float = 30,
     port: Optional[int] = None,
+    version: Optional[str] = None,
 ) -> ActualServer:
     """Start a server with its data under `tmpdir`, wait for /health, bootstrap and log in once.
 
     Starting again on the same `tmpdir` with `bootstrap=False` (and the old `port`) restarts a
-    stopped server on its existing data; earlier tokens stay valid.
+    stopped server on its existing data; earlier tokens stay valid. `version` picks an older server
+    installed beside the default one (see OLDEST_SERVER_VERSION).
     """
     cache_dir = Path(cache_dir or default_cache_dir())
     node_bin = (cache_dir / "NODE_BIN").read_text().strip()
-    entry = cache_dir / SERVER_ENTRY
+    entry = server_entry(cache_dir, version)
     tmpdir = Path(tmpdir)
     data_dir = tmpdir / "actual-data"
     for sub in ("server-files", "user-files"):

@@ -1,0 +1,386 @@
+"""The Actual Budget connector: one budget file on an Actual sync server, through actualpy.
+
+`ActualConnector` works on one budget file with a persistent working copy in `data_dir`
+(DATA_DIR/budgets/<fileId>/), never actualpy's temp default.
+
+How the working copy is kept up to date (actualpy 0.22 gotchas):
+- Every operation opens a fresh `actual.Actual` on the same `data_dir`. `download_budget()` then
+  resumes the copy and syncs the messages newer than the clock stored in the copy's database.
+  A long-lived `Actual` would miss other clients' changes after `commit()`: commit advances the
+  in-memory clock past them. The stored clock only moves when messages are received.
+- `set_categories` writes Actual sync messages of its own (adapter.py explains why not actualpy's
+  ORM): it sends them first and changes the working copy only after the server accepted them; if
+  that local write then fails, the next pull brings our own messages back from the server.
+- An encrypted file's password is proven against the server's key test before any pull or send.
+- A reset sync id (the server's groupId differs from the copy's) is NOT recovered silently:
+  `pull_latest` raises ConnectorError(code="actual_sync_reset") asking the user to run
+  "Redownload Snapshot" (= `fresh_download`), unless `auto_recover_reset=True`.
+
+Every failure is a `ConnectorError` whose message is user-actionable and never contains the
+password, the encryption password or the token.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import shutil
+import sqlite3
+import uuid
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional
+
+from budget.actual import adapter
+from budget.actual.errors import RESET_MESSAGE
+from budget.actual.rules import ELIGIBLE_SQL, SKIP_CHANGED, target_category, why_not
+from budget.actual.session import ActualSession
+from budget.connector import (
+    Account,
+    ApplyResult,
+    Category,
+    ConnectorError,
+    Payee,
+    Progress,
+    SnapshotFile,
+    SyncResult,
+    Transaction,
+)
+
+if TYPE_CHECKING:
+    from actual import Actual
+
+log = logging.getLogger(__name__)
+
+def _int_date(value: Optional[int]) -> dt.date:
+    value = int(value or 19700101)
+    return dt.date(value // 10000, value // 100 % 100, value % 100)
+
+
+class ActualConnector:
+    """One budget file on an Actual server plus its working copy in `data_dir`."""
+
+    def __init__(
+        self,
+        session: ActualSession,
+        file_id: str,
+        data_dir: Path,
+        encryption_password: Optional[str] = None,
+        *,
+        auto_recover_reset: bool = False,
+    ) -> None:
+        self.session = session
+        self.file_id = file_id
+        self.data_dir = Path(data_dir)
+        self._encryption_password = encryption_password or None
+        self.auto_recover_reset = auto_recover_reset
+
+    def __repr__(self) -> str:
+        return f"ActualConnector({self.session.display_url!r}, {self.file_id!r}, {str(self.data_dir)!r})"
+
+    # -- working copy ----------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "db.sqlite"
+
+    def has_working_copy(self) -> bool:
+        return self.db_path.is_file() and (self.data_dir / "metadata.json").is_file()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Only one process at a time works on a working copy."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.data_dir.parent / f".{self.data_dir.name}.lock"
+        with open(lock_path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConnectorError(
+                    f"Another job is working on the local copy of budget {self.file_id}; try again when it is done.",
+                    transient=True,
+                    code="budget_busy",
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.has_working_copy():
+            raise ConnectorError(
+                f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
+            )
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+        return conn
+
+    def _fingerprints(self) -> dict[str, tuple]:
+        if not self.has_working_copy():
+            return {}
+        with contextlib.closing(self._connect()) as conn:
+            return {row[0]: tuple(row[1:]) for row in conn.execute(ELIGIBLE_SQL)}
+
+    def _remote_file(self, actual):
+        with self.session.errors.translate("find the budget file", self.file_id):
+            files = actual.list_user_files().data
+        for f in files:
+            if f.file_id == self.file_id and not f.deleted:
+                return f
+        raise self.session.errors.not_found(self.file_id)
+
+    def _local_group_id(self) -> Optional[str]:
+        try:
+            return json.loads((self.data_dir / "metadata.json").read_text()).get("groupId")
+        except (OSError, ValueError):
+            return None
+
+    def _check_encryption(self, remote) -> None:
+        if remote.encrypt_key_id and not self._encryption_password:
+            raise ConnectorError(
+                f"Budget file {self.file_id} is end-to-end encrypted; set ACTUAL_ENCRYPTION_PASSWORD to its "
+                "encryption password.",
+                code="actual_encryption",
+            )
+
+    @contextlib.contextmanager
+    def _client(self, target: Path) -> Iterator["Actual"]:
+        """A fresh actualpy client with `target` as its data_dir, closed (files and HTTP) on exit."""
+        actual = self.session.client(target, self._encryption_password)
+        try:
+            yield actual
+        finally:
+            with contextlib.suppress(Exception):
+                actual.__exit__(None, None, None)
+
+    def _download(self, actual: "Actual", target: Path, remote) -> Optional[bytes]:
+        """Open the budget in `target` (download or resume, migrations, sync); the verified key, if encrypted.
+
+        The encryption password is proven against the server's key test first, as Actual's own client
+        does: actualpy notices a wrong key only when it has something new to decrypt, and would
+        otherwise send changes encrypted with it that no device can read.
+        """
+        self._check_encryption(remote)
+        key = self._verify_key(actual, remote)
+        actual.set_file(remote)
+        target.mkdir(parents=True, exist_ok=True)
+        with self.session.errors.translate("download the budget", self.file_id), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                actual.__enter__()  # download_budget(): download or resume, migrations, sync
+            except Exception as exc:  # wrong encryption password surfaces as a crypto error
+                if type(exc).__name__ in ("InvalidTag", "InvalidKey") or "decrypt" in type(exc).__name__.lower():
+                    from actual.exceptions import ActualDecryptionError
+
+                    raise ActualDecryptionError("decryption failed") from None
+                raise
+        return key
+
+    def _verify_key(self, actual: "Actual", remote) -> Optional[bytes]:
+        if not remote.encrypt_key_id:
+            return None
+        try:
+            with self.session.errors.translate("check the encryption password", self.file_id):
+                return adapter.verified_key(actual, self.file_id, self._encryption_password)
+        except adapter.KeyMismatch as exc:
+            log.warning("budget %s: the encryption password does not match (%s)", self.file_id, exc)
+            raise ConnectorError(
+                f"The encryption password in ACTUAL_ENCRYPTION_PASSWORD is wrong for budget file {self.file_id}: "
+                "it does not open the key test the Actual server keeps for this file. Nothing was read from "
+                "or sent to the budget. Set the budget's end-to-end encryption password and restart the worker.",
+                code="actual_encryption",
+            ) from None
+
+    # -- Connector protocol ----------------------------------------------------------------------
+    def pull_latest(self, progress: Progress) -> SyncResult:
+        """Incremental sync into the persistent copy; a missing copy is downloaded."""
+        with self._locked():
+            if not self.has_working_copy():
+                return self._fresh_download(progress)
+            before = self._fingerprints()
+            progress(0, 1)
+            with self._client(self.data_dir) as actual:
+                remote = self._remote_file(actual)
+                reset = remote.group_id != self._local_group_id()
+                if not reset:
+                    self._download(actual, self.data_dir, remote)
+            if reset:
+                if not self.auto_recover_reset:
+                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
+                log.warning("budget %s: sync id reset on the server, downloading it again", self.file_id)
+                return self._fresh_download(progress)
+            after = self._fingerprints()
+            progress(1, 1)
+            return self._diff(before, after)
+
+    def fresh_download(self, progress: Progress) -> SyncResult:
+        """Download into a new folder and swap it in only when complete."""
+        with self._locked():
+            return self._fresh_download(progress)
+
+    def _fresh_download(self, progress: Progress) -> SyncResult:
+        before = self._fingerprints()
+        progress(0, 1)
+        tmp = self.data_dir.with_name(f".{self.data_dir.name}.download-{uuid.uuid4().hex[:8]}")
+        try:
+            with self._client(tmp) as actual:
+                self._download(actual, tmp, self._remote_file(actual))
+            old = self.data_dir.with_name(f".{self.data_dir.name}.old-{uuid.uuid4().hex[:8]}")
+            if self.data_dir.exists():
+                self.data_dir.rename(old)
+            tmp.rename(self.data_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        after = self._fingerprints()
+        progress(1, 1)
+        return self._diff(before, after)
+
+    @staticmethod
+    def _diff(before: dict[str, tuple], after: dict[str, tuple]) -> SyncResult:
+        new = sum(1 for k in after if k not in before)
+        changed = sum(1 for k, v in after.items() if k in before and before[k] != v)
+        changed += sum(1 for k in before if k not in after)  # deleted (or no longer eligible)
+        return SyncResult(new=new, changed=changed, total=len(after))
+
+    def accounts(self) -> list[Account]:
+        with contextlib.closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT id, name FROM accounts WHERE COALESCE(tombstone, 0) = 0 ORDER BY sort_order, name"
+            ).fetchall()
+        return [Account(id=r[0], name=r[1] or "") for r in rows]
+
+    def categories(self) -> list[Category]:
+        with contextlib.closing(self._connect()) as conn:
+            rows = conn.execute(
+                """SELECT c.id, c.name, COALESCE(g.name, '') FROM categories c
+                   LEFT JOIN category_groups g ON g.id = c.cat_group
+                   WHERE COALESCE(c.tombstone, 0) = 0 AND COALESCE(c.hidden, 0) = 0
+                     AND COALESCE(g.tombstone, 0) = 0 AND COALESCE(g.hidden, 0) = 0
+                   ORDER BY g.sort_order, c.sort_order, c.name"""
+            ).fetchall()
+        return [Category(id=r[0], name=r[1] or "", group_name=r[2]) for r in rows]
+
+    def payees(self) -> list[Payee]:
+        with contextlib.closing(self._connect()) as conn:
+            rows = conn.execute(
+                """SELECT id, name FROM payees
+                   WHERE COALESCE(tombstone, 0) = 0 AND transfer_acct IS NULL AND COALESCE(name, '') != ''
+                   ORDER BY name"""
+            ).fetchall()
+        return [Payee(id=r[0], name=r[1]) for r in rows]
+
+    def transactions(self) -> list[Transaction]:
+        with contextlib.closing(self._connect()) as conn:
+            rows = conn.execute(ELIGIBLE_SQL).fetchall()
+        return [
+            Transaction(
+                id=r[0], account_id=r[1], account_name=r[2] or "", payee_id=r[3], payee_name=r[4] or "",
+                date=_int_date(r[5]), amount=int(r[6] or 0), category_id=r[7], notes=r[8] or "",
+            )
+            for r in rows
+        ]
+
+    def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
+        """Pull, re-check each transaction, send; a concurrent edit by another client is never overwritten.
+
+        Sent as sync messages (adapter.py) stamped as made right after the pulled state, so an edit a
+        person makes meanwhile is newer and wins in every client whichever arrives first. The server's
+        answer, and one read back right after, show what other clients sent since our pull: a row of
+        ours they changed meanwhile is skipped as "changed by someone else" and, where ours would still
+        win (an older edit that arrived late), gets their value back. The working copy is changed only
+        after the server accepted.
+        """
+        if not assignments:
+            return ApplyResult()
+        with self._locked():
+            if not self.has_working_copy():
+                raise ConnectorError(
+                    f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
+                )
+            with self._client(self.data_dir) as actual:
+                remote = self._remote_file(actual)
+                if remote.group_id != self._local_group_id():
+                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
+                key = self._download(actual, self.data_dir, remote)
+                applied, skipped, writes = self._check(assignments, progress)
+                if writes:
+                    with self.session.errors.translate("save the categories", self.file_id):
+                        changed = self._send(actual, remote, key, writes)
+                    for tx_id in changed:
+                        skipped[tx_id] = SKIP_CHANGED
+                    applied += [tx_id for tx_id in writes if tx_id not in changed]
+            log.info("budget %s: applied %d categories, skipped %d", self.file_id, len(applied), len(skipped))
+            return ApplyResult(applied=applied, skipped=skipped)
+
+    def _check(self, assignments: dict[str, str], progress: Progress) -> tuple[list[str], dict[str, str], dict]:
+        """(already applied, skipped with why, writes: tx id -> (category id, its category before))."""
+        applied: list[str] = []
+        skipped: dict[str, str] = {}
+        writes: dict[str, tuple[str, Optional[str]]] = {}
+        total = len(assignments)
+        with contextlib.closing(self._connect()) as conn:
+            for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
+                target, why_category = target_category(conn, cat_id)
+                why = why_not(conn, tx_id, target or cat_id)
+                if why == "":
+                    applied.append(tx_id)  # already has this category (e.g. a retried apply)
+                elif why or why_category:
+                    skipped[tx_id] = why or why_category
+                else:
+                    before = conn.execute("SELECT category FROM transactions WHERE id = ?", (tx_id,)).fetchone()[0]
+                    writes[tx_id] = (target, before)
+                if done % 100 == 0 or done == total:
+                    progress(done, total)
+        return applied, skipped, writes
+
+    def _send(self, actual: "Actual", remote, key: Optional[bytes], writes: dict) -> set[str]:
+        """Send the writes, put back what another client changed meanwhile; the ids changed by them."""
+        clock = adapter.stored_clock(actual)
+        since, client = str(clock), adapter.new_client(clock)
+        messages = {tx: adapter.message("transactions", tx, "category", cat) for tx, (cat, _) in writes.items()}
+        ours, others = adapter.send(actual, remote, key, since, client, list(messages.values()))
+        sent_at = {c.row: c.timestamp for c in ours}
+        others += adapter.send(actual, remote, key, since, client, [])[1]  # read back: what arrived meanwhile
+        changed: set[str] = set()
+        for _ in range(3):  # their newest value wins; a restore can cross yet another edit, look again
+            theirs = [c for c in others if c.dataset == "transactions" and c.row in writes and c.row not in changed]
+            if not theirs:
+                break
+            restores = []
+            for tx_id in {c.row for c in theirs}:
+                changed.add(tx_id)
+                categories = sorted((c.timestamp, c.value) for c in theirs if c.row == tx_id and c.column == "category")
+                if categories and categories[-1][0] > sent_at[tx_id]:
+                    continue  # their category is newer than ours: it already wins everywhere
+                value = categories[-1][1] if categories else writes[tx_id][1]
+                restores.append(adapter.message("transactions", tx_id, "category", value))
+            log.warning("budget %s: %d transactions were changed by someone else during the apply; theirs kept",
+                        self.file_id, len(changed))
+            others = adapter.send(actual, remote, key, since, client, restores)[1] if restores else []
+        adapter.apply_locally(actual, [m for tx, m in messages.items() if tx not in changed])
+        return changed
+
+    def snapshot(self, dest: Path) -> SnapshotFile:
+        dest = Path(dest)
+        if dest.is_dir():
+            dest = dest / f"{self.file_id}.sqlite"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".tmp")
+        with contextlib.closing(self._connect()) as src, contextlib.closing(sqlite3.connect(tmp)) as out:
+            src.backup(out)
+        tmp.replace(dest)
+        with contextlib.closing(sqlite3.connect(f"file:{dest}?mode=ro", uri=True)) as conn:
+            transactions = conn.execute(
+                "SELECT COUNT(*) FROM transactions WHERE COALESCE(tombstone, 0) = 0"
+            ).fetchone()[0]
+            categories = conn.execute(
+                "SELECT COUNT(*) FROM categories WHERE COALESCE(tombstone, 0) = 0 AND COALESCE(hidden, 0) = 0"
+            ).fetchone()[0]
+        return SnapshotFile(
+            path=dest, size_bytes=dest.stat().st_size,
+            transaction_count=int(transactions), category_count=int(categories),
+        )
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
