@@ -14,7 +14,7 @@ How the working copy is kept up to date (actualpy 0.22 gotchas):
 - An encrypted file's password is proven against the server's key test before any pull or send.
 - A reset sync id (the server's groupId differs from the copy's) is NOT recovered silently:
   `pull_latest` raises ConnectorError(code="actual_sync_reset") asking the user to run
-  "Redownload Snapshot" (= `fresh_download`), unless `auto_recover_reset=True`.
+  "Download Budget Again" (= `fresh_download`), unless `auto_recover_reset=True`.
 
 Every failure is a `ConnectorError` whose message is user-actionable and never contains the
 password, the encryption password or the token.

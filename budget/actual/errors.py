@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 RESET_MESSAGE = (
     "The budget was reset on the Actual server (its sync id changed), so the local copy can no "
-    "longer be synced. Run \"Redownload Snapshot\" to discard the local copy and download the budget again."
+    "longer be synced. Run \"Download Budget Again\" to discard the local copy and download the budget again."
 )
 
 
@@ -134,7 +134,7 @@ class ErrorTranslator:
         if "file-has-new-key" in text:
             return ConnectorError(
                 f"The encryption key of {what} changed on the server. Check ACTUAL_ENCRYPTION_PASSWORD "
-                "and run \"Redownload Snapshot\".",
+                "and run \"Download Budget Again\".",
                 code="actual_encryption",
             )
         if "file-not-found" in text or status == 404:

@@ -182,7 +182,7 @@ def test_sync_id_reset_is_reported_and_fresh_download_recovers(actual_server, ac
 
     with pytest.raises(ConnectorError) as info:
         conn.pull_latest(no_progress)
-    assert info.value.code == "actual_sync_reset" and "Redownload Snapshot" in info.value.message
+    assert info.value.code == "actual_sync_reset" and "Download Budget Again" in info.value.message
     with pytest.raises(ConnectorError) as info:
         conn.set_categories({b.uncategorized[1]: b.categories["Travel"]}, no_progress)
     assert info.value.code == "actual_sync_reset"

@@ -239,7 +239,7 @@ def test_a_reset_sync_id_needs_a_redownload(fleet, main, household, actual_serve
         other.close()
 
     failed = fleet.run(main, "budget-sync", fid)
-    assert_readable_failure(failed, "Redownload Snapshot")
+    assert_readable_failure(failed, "Download Budget Again")
     assert steps_of(failed) == [("sync", "failed")]
     assert json.loads((copy / "metadata.json").read_text())["groupId"] == old_group  # left alone
 
