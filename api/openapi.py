@@ -144,7 +144,8 @@ PATHS = {
                       "304": {"description": "Unchanged since the ETag sent"}, **_errors(422)}}},
     "/api/jobs/{ref}": {
         "post": {
-            "summary": "Start a job of kind `ref`; 200 with deduplicated=true when one of the same type is queued or running",
+            "summary": "Start a job of kind `ref`; 200 with deduplicated=true when a queued or running job of the budget "
+                       "will do exactly what this one asks (same type and inputs: an apply, the same suggestion ids)",
             "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": []},
                             "description": "the job kind"},
                            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
