@@ -79,7 +79,12 @@ SCHEMAS = {
         "date": {"type": "string", "format": "date"}, "accountName": {"type": "string"},
         "proposedCategoryId": {"type": "string"}, "proposedCategoryName": {"type": "string"},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "rationale": {"type": "string"},
-        "status": {"enum": list(SUGGESTION_STATUSES)}, "jobId": _nullable("string"), "createdAt": TIME}},
+        "status": {"enum": list(SUGGESTION_STATUSES),
+                   "description": "rejected: a person said no; skipped: an apply left it alone because the "
+                                  "budget changed meanwhile (skipReason says how)"},
+        "jobId": _nullable("string"), "createdAt": TIME,
+        "skipReason": _nullable("string", description="why an apply skipped it, e.g. 'changed by someone else', "
+                                                      "'deleted on the server', 'the category is hidden'")}},
     "JobWithSteps": {"type": "object", "required": ["job", "steps"], "properties": {
         "job": _ref("Job"), "steps": {"type": "array", "items": _ref("Step")}, "deduplicated": {"type": "boolean"}}},
     "JobDetail": {"type": "object", "required": ["job", "steps", "events"], "properties": {
