@@ -39,7 +39,11 @@ SCHEMAS = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
     "Budget": {"type": "object", "required": ["id", "name", "connector"], "properties": {
         "id": {"type": "string"}, "name": {"type": "string"}, "connector": {"enum": ["demo", "actual"]},
-        "createdAt": NTIME}},
+        "createdAt": NTIME,
+        "deletedOnServer": {"type": "boolean", "description": "an Actual budget kept here that its server no longer "
+                                                              "lists (false while the server cannot be reached)"},
+        "removable": {"type": "boolean", "description": "DELETE /api/budgets/{id} may remove it: a demo budget a "
+                                                        "user added, or an Actual budget deleted on its server"}}},
     "JobType": {"type": "object", "required": ["type", "label", "steps", "kind", "userStartable", "inputs"],
                 "properties": {
         "type": {"type": "string"}, "label": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}},
@@ -136,6 +140,15 @@ PATHS = {
             "content": {"application/vnd.sqlite3": {"schema": {"type": "string", "contentMediaType":
                                                                 "application/vnd.sqlite3"}}}},
             **_errors(404)}}},
+    "/api/budgets/{budgetId}": {"delete": {
+        "summary": "Remove a budget from this service (an Actual budget deleted on its server, or a demo budget a "
+                   "user added): its suggestions and working copy go, its jobs and snapshots stay; the Actual "
+                   "server is never written to. 409 while a job of it is queued or running, while the server "
+                   "still has it, and for the built-in demo budget",
+        "parameters": [{"name": "budgetId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object", "required": ["budget", "droppedSuggestions"], "properties": {
+            "budget": _ref("Budget"), "droppedSuggestions": {"type": "integer", "minimum": 0},
+            "workingCopyRemoved": {"type": "boolean"}}}, "Removed"), **_errors(404, 409, 503)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {
         "200": _json({"type": "object", "required": ["jobTypes"], "properties": {
             "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},
