@@ -45,7 +45,8 @@ def test_a_server_that_is_down_is_tried_again_after_1_5_and_15_minutes_then_the_
         job = Job.get_by_id(job_id)
         wait = (job.next_attempt_at - clock()).total_seconds()
         assert expected <= wait <= expected * 1.2
-        assert last_message(job_id).startswith(f"Attempt {job.attempt} of 4 failed: {UNREACHABLE}. Retrying in ")
+        when = f"{wait:.0f} s" if expected == 60 else f"about {round(wait / 60)} min, at {job.next_attempt_at:%H:%M} UTC"
+        assert last_message(job_id) == f"Attempt {job.attempt} of 4 failed: {UNREACHABLE}. Retrying in {when}"
         waits.append(wait)
         clock.now = job.next_attempt_at
     assert orch.run(job_id).status == "failed"
