@@ -57,7 +57,9 @@ class JobInput:
             return Derived()
         if self.check is not None:
             return self.check(ctx, value)
-        return Derived({self.name: value})
+        # a job does exactly what a request asks only with the same options: a non-default one is part of the key
+        key = "" if value == self.default else f"{self.name}={json.dumps(value, sort_keys=True)}"
+        return Derived({self.name: value}, dedup_key=key)
 
 
 def suggestion_of_budget(ctx: CheckContext, suggestion_id: str) -> Derived:

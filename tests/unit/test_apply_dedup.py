@@ -65,3 +65,15 @@ def test_an_apply_queued_behind_another_waits_for_the_budget_and_then_runs(clien
     detail = client.simulate_get(f"/api/jobs/{second}").json
     assert detail["job"]["status"] == "queued"
     assert any(e["message"].startswith("Waiting for Apply Approved Suggestions") for e in detail["events"])
+
+
+def test_a_full_resync_is_not_folded_into_a_queued_plain_sync_and_vice_versa(client):
+    plain = client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo"})
+    full = client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo", "fullResync": True})
+    full_again = client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo", "fullResync": True})
+    plain_again = client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo", "fullResync": False})
+    assert (plain.status_code, full.status_code, full_again.status_code, plain_again.status_code) == (201, 201, 200, 200)
+    assert full.json["job"]["id"] != plain.json["job"]["id"]
+    assert full_again.json["job"]["id"] == full.json["job"]["id"]
+    assert plain_again.json["job"]["id"] == plain.json["job"]["id"]
+    assert full.json["job"]["metadata"] == {"fullResync": True}
