@@ -6,8 +6,8 @@ import falcon
 from api import validation as v
 from budget.connector import ConnectorError
 from budget.service import BudgetService, budget_dict
-from jobs.removal import BudgetRemoval
 from core.errors import ValidationFailed
+from jobs.removal import BudgetRemoval
 from models.db import database
 
 
