@@ -10,12 +10,13 @@ from api.errors import install_error_handlers
 from api.etag import EtagMemo
 from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
-from api.resources.budgets import BudgetsResource, HealthResource
+from api.resources.budgets import BudgetResource, BudgetsResource, HealthResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
 from api.resources.snapshots import BudgetSnapshotsResource, SnapshotFileResource
 from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionReviewResource, SuggestionsResource
 from budget.snapshots import SnapshotQueries
 from core.config import Config
+from jobs.removal import BudgetRemoval
 from jobs.submission import JobSubmission
 from models.db import change_marker
 from wiring.services import Services
@@ -44,6 +45,8 @@ def create_app(services: Services) -> falcon.App:
     snapshots = SnapshotQueries(services.config.data_dir / "snapshots", services.budgets)
     app.add_route("/api/budgets/{budget_id}/snapshots", BudgetSnapshotsResource(snapshots, services.registry))
     app.add_route("/api/snapshots/{snapshot_id}/file", SnapshotFileResource(snapshots))
+    app.add_route("/api/budgets/{budget_id}",
+                  BudgetResource(BudgetRemoval(services.budgets, suggestions, services.connectors)))
     app.add_route("/api/job-types", JobTypesResource(jobs))
     memo = EtagMemo(change_marker)
     app.add_route("/api/jobs", JobsResource(services.job_queries, memo))

@@ -39,7 +39,11 @@ SCHEMAS = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
     "Budget": {"type": "object", "required": ["id", "name", "connector"], "properties": {
         "id": {"type": "string"}, "name": {"type": "string"}, "connector": {"enum": ["demo", "actual"]},
-        "createdAt": NTIME}},
+        "createdAt": NTIME,
+        "deletedOnServer": {"type": "boolean", "description": "an Actual budget kept here that its server no longer "
+                                                              "lists (false while the server cannot be reached)"},
+        "removable": {"type": "boolean", "description": "DELETE /api/budgets/{id} may remove it: a demo budget a "
+                                                        "user added, or an Actual budget deleted on its server"}}},
     "JobType": {"type": "object", "required": ["type", "label", "steps", "kind", "userStartable", "inputs"],
                 "properties": {
         "type": {"type": "string"}, "label": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}},
@@ -79,7 +83,12 @@ SCHEMAS = {
         "date": {"type": "string", "format": "date"}, "accountName": {"type": "string"},
         "proposedCategoryId": {"type": "string"}, "proposedCategoryName": {"type": "string"},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "rationale": {"type": "string"},
-        "status": {"enum": list(SUGGESTION_STATUSES)}, "jobId": _nullable("string"), "createdAt": TIME}},
+        "status": {"enum": list(SUGGESTION_STATUSES),
+                   "description": "rejected: a person said no; skipped: an apply left it alone because the "
+                                  "budget changed meanwhile (skipReason says how)"},
+        "jobId": _nullable("string"), "createdAt": TIME,
+        "skipReason": _nullable("string", description="why an apply skipped it, e.g. 'changed by someone else', "
+                                                      "'deleted on the server', 'the category is hidden'")}},
     "JobWithSteps": {"type": "object", "required": ["job", "steps"], "properties": {
         "job": _ref("Job"), "steps": {"type": "array", "items": _ref("Step")}, "deduplicated": {"type": "boolean"}}},
     "JobDetail": {"type": "object", "required": ["job", "steps", "events"], "properties": {
@@ -131,6 +140,15 @@ PATHS = {
             "content": {"application/vnd.sqlite3": {"schema": {"type": "string", "contentMediaType":
                                                                 "application/vnd.sqlite3"}}}},
             **_errors(404)}}},
+    "/api/budgets/{budgetId}": {"delete": {
+        "summary": "Remove a budget from this service (an Actual budget deleted on its server, or a demo budget a "
+                   "user added): its suggestions and working copy go, its jobs and snapshots stay; the Actual "
+                   "server is never written to. 409 while a job of it is queued or running, while the server "
+                   "still has it, and for the built-in demo budget",
+        "parameters": [{"name": "budgetId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object", "required": ["budget", "droppedSuggestions"], "properties": {
+            "budget": _ref("Budget"), "droppedSuggestions": {"type": "integer", "minimum": 0},
+            "workingCopyRemoved": {"type": "boolean"}}}, "Removed"), **_errors(404, 409, 503)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {
         "200": _json({"type": "object", "required": ["jobTypes"], "properties": {
             "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},
@@ -144,7 +162,8 @@ PATHS = {
                       "304": {"description": "Unchanged since the ETag sent"}, **_errors(422)}}},
     "/api/jobs/{ref}": {
         "post": {
-            "summary": "Start a job of kind `ref`; 200 with deduplicated=true when one of the same type is queued or running",
+            "summary": "Start a job of kind `ref`; 200 with deduplicated=true when a queued or running job of the budget "
+                       "will do exactly what this one asks (same type and inputs: an apply, the same suggestion ids)",
             "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": []},
                             "description": "the job kind"},
                            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],

@@ -26,17 +26,21 @@ class ConnectorFactory:
         connector = self._open(budget)
         return self._wrap(budget.id, connector) if self._wrap else connector
 
+    def working_copy(self, budget: Budget) -> Path:
+        """The folder that holds `budget`'s local files under DATA_DIR."""
+        return self.data_dir / ("demo" if budget.connector == "demo" else "budgets") / budget.id
+
     def _open(self, budget: Budget) -> Connector:
         if budget.connector == "demo":
             from budget.demo import DemoConnector
 
-            return DemoConnector(self.data_dir / "demo" / budget.id, budget.seed)
+            return DemoConnector(self.working_copy(budget), budget.seed)
         if budget.connector == "actual":
             if self._actual_session is None:
                 raise ConnectorError("This budget lives on an Actual server, but ACTUAL_SERVER_URL is not set.",
                                      code="actual_not_configured")
             from budget.actual import ActualConnector
 
-            return ActualConnector(self._actual_session(), budget.id, self.data_dir / "budgets" / budget.id,
+            return ActualConnector(self._actual_session(), budget.id, self.working_copy(budget),
                                    self._encryption_password)
         raise ConnectorError(f"Unknown connector {budget.connector!r} for budget {budget.id}.")

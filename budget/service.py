@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from budget.connector import ConnectorError
 from core.clock import Clock, utcnow
-from core.errors import NotFound, Unavailable, ValidationFailed
+from core.errors import InvalidTransition, NotFound, Unavailable, ValidationFailed
 from models.domain import Budget
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,24 @@ class BudgetService:
         return list(Budget.select().order_by(Budget.created_at, Budget.id))
 
     def list(self) -> list[dict]:
-        """Local budgets, then the Actual server's files not yet known locally."""
+        """Local budgets, then the Actual server's files not yet known locally.
+
+        A local Actual budget the server no longer lists is flagged `deletedOnServer` (and `removable`).
+        """
         rows = [budget_dict(b) for b in self.local()]
         known = {r["id"]: r for r in rows}
-        for file_id, name in self._actual_files():
+        files = self._actual_files()
+        for file_id, name in files:
             if file_id in known:
                 known[file_id]["name"] = name  # the server's name wins: it may have been renamed there
             else:
-                rows.append({"id": file_id, "name": name, "connector": "actual", "createdAt": None})
+                rows.append({"id": file_id, "name": name, "connector": "actual", "createdAt": None,
+                             "deletedOnServer": False, "removable": False})
+        if self._actual_session is not None:
+            on_server = {file_id for file_id, _ in files}
+            for row in rows:
+                if row["connector"] == "actual" and row["id"] not in on_server:
+                    row["deletedOnServer"] = row["removable"] = True
         return rows
 
     def resolve(self, budget_id: str, field: str = "budgetId") -> Budget:
@@ -81,6 +91,32 @@ class BudgetService:
             raise NotFound(f"No budget with id {budget_id!r}.")
         return budget
 
+    def check_removable(self, budget_id: str) -> Budget:
+        """The budget, if it may be removed here: a demo budget a user added, or an Actual budget its server deleted.
+
+        Whether the server still has the file is asked afresh; an unreachable server is Unavailable.
+        """
+        budget = self.get(budget_id)
+        if budget.id == DEMO_BUDGET_ID:
+            raise InvalidTransition("The built-in demo budget cannot be removed.", code="built_in_budget")
+        if budget.connector != "actual":
+            return budget
+        if self._actual_session is None:
+            raise Unavailable("ACTUAL_SERVER_URL is not set, so whether the server still has this budget "
+                              "cannot be checked.", code="actual_not_configured")
+        try:
+            files = dict(self._actual_files(refresh=True))
+        except ConnectorError as exc:
+            raise Unavailable(exc.message, code=exc.code) from None
+        if budget.id in files:
+            raise InvalidTransition(f"The budget {files[budget.id]!r} is still on the Actual server; only a budget "
+                                    "deleted there can be removed here.", code="budget_on_server")
+        return budget
+
+    def forget(self, budget_id: str) -> int:
+        """Delete the budget's row (its suggestions and working copy are the caller's); return rows deleted."""
+        return Budget.delete().where(Budget.id == budget_id).execute()
+
     def _actual_files(self, refresh: bool = False) -> list[tuple[str, str]]:
         if self._actual_session is None:
             return []
@@ -97,4 +133,5 @@ def budget_dict(budget: Budget) -> dict:
     from core.clock import isoformat
 
     return {"id": budget.id, "name": budget.name, "connector": budget.connector,
-            "createdAt": isoformat(budget.created_at)}
+            "createdAt": isoformat(budget.created_at), "deletedOnServer": False,
+            "removable": budget.connector == "demo" and budget.id != DEMO_BUDGET_ID}

@@ -1,6 +1,8 @@
 """What a job type takes in its POST /api/jobs/{kind} body, and the domain checks attached to it."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -55,7 +57,9 @@ class JobInput:
             return Derived()
         if self.check is not None:
             return self.check(ctx, value)
-        return Derived({self.name: value})
+        # a job does exactly what a request asks only with the same options: a non-default one is part of the key
+        key = "" if value == self.default else f"{self.name}={json.dumps(value, sort_keys=True)}"
+        return Derived({self.name: value}, dedup_key=key)
 
 
 def suggestion_of_budget(ctx: CheckContext, suggestion_id: str) -> Derived:
@@ -69,9 +73,14 @@ def suggestion_of_budget(ctx: CheckContext, suggestion_id: str) -> Derived:
 
 
 def approved_suggestions(ctx: CheckContext, suggestion_ids: list[str]) -> Derived:
-    """Suggestions of this budget that are all approved."""
+    """Suggestions of this budget that are all approved; only an apply of exactly these ids is the same job."""
     ctx.suggestions.check_approved(ctx.budget_id, suggestion_ids)
-    return Derived({"suggestionIds": suggestion_ids})
+    return Derived({"suggestionIds": suggestion_ids}, dedup_key=ids_key(suggestion_ids))
+
+
+def ids_key(ids: list[str]) -> str:
+    """A dedup key equal for the same set of ids in any order, and different for any other set."""
+    return "ids:" + hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest()
 
 
 BUDGET_ID = JobInput("budgetId", "string", required=True, label="Budget", in_metadata=False,

@@ -127,6 +127,9 @@ class JobRegistry:
 
 
 SCHEDULED_RETRY = RetryPolicy(attempts=4, fixed_delays=(60.0, 300.0, 900.0))
+# Jobs that talk to the budget's server (sync, apply, redownload) outlast a restart of it: about 1, 5 and
+# 15 minutes with jitter, the scheduled job's schedule. Only transient errors (unreachable, 5xx) retry.
+SERVER_RETRY = SCHEDULED_RETRY
 
 STEP_TYPES = (
     StepType("sync", "Sync transactions", summaries.sync),
@@ -157,20 +160,21 @@ def step_summary(step_type: str, result: Optional[dict]) -> Optional[str]:
 
 
 DEFAULT_TYPES = (
-    JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync"),
+    JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync", retry=SERVER_RETRY),
     JobType("suggestions_generate", "Generate Suggestions", ("suggestions",), "suggestions-generate"),
     JobType("sync_and_suggest", "Sync & Generate Suggestions", ("sync", "suggestions"), "sync-and-suggest",
-            inputs=(BUDGET_ID, FULL_RESYNC), primary=True,
+            inputs=(BUDGET_ID, FULL_RESYNC), primary=True, retry=SERVER_RETRY,
             description="Fetches what changed in the budget and proposes categories for new transactions. "
                         "Full resync downloads the whole budget again instead: slower, for when the copy here "
                         "seems wrong."),
     JobType("suggestions_retry_payee", "Retry Suggestions (Payee Group)", ("suggestions",), "suggestions-retry",
             inputs=(BUDGET_ID, SUGGESTION_ID)),
     JobType("suggestions_apply", "Apply Approved Suggestions", ("apply", "sync"), "suggestions-apply",
-            inputs=(BUDGET_ID, SUGGESTION_IDS)),
+            inputs=(BUDGET_ID, SUGGESTION_IDS), retry=SERVER_RETRY),
     JobType("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create",
             description="Saves a copy of the budget as it is now; snapshots are listed below and can be downloaded."),
     JobType("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload",
+            retry=SERVER_RETRY,
             description="Throws away this app's copy of the budget and downloads it afresh from its server; "
                         "suggestions for transactions that changed are dropped."),
     JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,

@@ -57,7 +57,7 @@ class StepWork:
 
         def record(outcome: ApplyResult) -> None:  # mark applied only what the budget accepted
             self.suggestions.mark_applied([by_tx[tx].id for tx in outcome.applied if tx in by_tx])
-            self.suggestions.mark_skipped([by_tx[tx].id for tx in outcome.skipped if tx in by_tx])
+            self.suggestions.mark_skipped({by_tx[tx].id: why for tx, why in outcome.skipped.items() if tx in by_tx})
 
         assignments = {s.transaction_id: s.proposed_category_id for s in approved}
         with self._connector(ctx) as connector:

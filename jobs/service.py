@@ -31,6 +31,13 @@ STEP_TRANSITIONS = {
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
+def retry_wait(seconds: float, at: dt.datetime) -> str:
+    """'12 s' for a short wait; 'about 5 min, at 12:05 UTC' for a long one (the wait for a restarted server)."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"about {round(seconds / 60)} min, at {at:%H:%M} UTC"
+
+
 def check_job_transition(current: str, target: str) -> None:
     """Raise InvalidTransition unless a job may move from `current` to `target`."""
     if target not in JOB_TRANSITIONS.get(current, ()):
@@ -261,7 +268,7 @@ class JobService:
             self._release_lock(job)
             self._event(job_id, step_id, "queued",
                         f"Attempt {job.attempt} of {job.max_attempts} failed: {reason}. "
-                        f"Retrying in {delay_seconds:.0f} s", now)
+                        f"Retrying in {retry_wait(delay_seconds, at)}", now)
         self.queue.enqueue(job_id, delay_seconds)
         return at
 

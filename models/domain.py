@@ -5,7 +5,8 @@ import peewee as pw
 
 from models.db import BaseModel, JSONField
 
-SUGGESTION_STATUSES = ("pending", "approved", "rejected", "applied")
+SUGGESTION_STATUSES = ("pending", "approved", "rejected", "applied", "skipped")
+# rejected: a person said no. skipped: an apply left it alone because the budget changed (skip_reason says how).
 
 
 class Budget(BaseModel):
@@ -42,6 +43,7 @@ class Suggestion(BaseModel):
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
     open = pw.BooleanField(null=True, default=True)  # True while pending/approved: one open suggestion per transaction
+    skip_reason = pw.TextField(null=True)  # why an apply skipped it ("changed by someone else"); migration 0005
 
     class Meta:
         table_name = "suggestion"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Mapping, Optional, Union
 
 from budget.connector import Connector, Progress
 from core.clock import Clock, isoformat, utcnow
@@ -17,6 +17,7 @@ OPEN_STATUSES = ("pending", "approved")
 REVIEW_TRANSITIONS = {"pending": {"approved", "rejected"}, "approved": {"pending", "rejected"},
                       "rejected": {"approved", "pending"}}
 INSERT_BATCH = 200
+SKIPPED_WITHOUT_REASON = "the budget changed before it could be applied"
 
 
 class SuggestionService:
@@ -144,13 +145,26 @@ class SuggestionService:
                 (Suggestion.update(status="applied", open=None, updated_at=now)
                  .where(Suggestion.id.in_(ids[i:i + 500]), Suggestion.status == "approved").execute())
 
-    def mark_skipped(self, ids: list[str]) -> None:
-        """Suggestions whose transaction changed at the source: rejected, never overwritten."""
+    def mark_skipped(self, skipped: Union[Mapping[str, str], list[str]]) -> None:
+        """Suggestions an apply left alone because the budget changed (id -> why): skipped, never overwritten.
+
+        Their own status, not a person's 'rejected'; a transaction still uncategorized may be suggested again.
+        """
+        reasons = dict(skipped) if isinstance(skipped, Mapping) else dict.fromkeys(skipped, SKIPPED_WITHOUT_REASON)
         now = self.clock()
+        by_reason: dict[str, list[str]] = {}
+        for suggestion_id, reason in reasons.items():
+            by_reason.setdefault(reason or SKIPPED_WITHOUT_REASON, []).append(suggestion_id)
         with write_transaction():
-            for i in range(0, len(ids), 500):
-                (Suggestion.update(status="rejected", open=None, updated_at=now)
-                 .where(Suggestion.id.in_(ids[i:i + 500]), Suggestion.status == "approved").execute())
+            for reason, ids in by_reason.items():
+                for i in range(0, len(ids), 500):
+                    (Suggestion.update(status="skipped", skip_reason=reason[:500], open=None, updated_at=now)
+                     .where(Suggestion.id.in_(ids[i:i + 500]), Suggestion.status == "approved").execute())
+
+    def drop_budget(self, budget_id: str) -> int:
+        """Delete every suggestion of a budget (it is being removed here); return how many."""
+        with write_transaction():
+            return Suggestion.delete().where(Suggestion.budget_id == budget_id).execute()
 
 
 def suggestion_dict(s: Suggestion) -> dict:
@@ -161,5 +175,5 @@ def suggestion_dict(s: Suggestion) -> dict:
         "payeeKey": s.payee_key, "amount": s.amount, "date": date, "accountName": s.account_name,
         "proposedCategoryId": s.proposed_category_id, "proposedCategoryName": s.proposed_category_name,
         "confidence": s.confidence, "rationale": s.rationale, "status": s.status, "jobId": s.job_id,
-        "createdAt": isoformat(s.created_at),
+        "createdAt": isoformat(s.created_at), "skipReason": s.skip_reason,
     }

@@ -7,6 +7,7 @@ from api import validation as v
 from budget.connector import ConnectorError
 from budget.service import BudgetService, budget_dict
 from core.errors import ValidationFailed
+from jobs.removal import BudgetRemoval
 from models.db import database
 
 
@@ -45,3 +46,13 @@ class BudgetsResource:
         resp.status = falcon.HTTP_201
         resp.location = f"/api/budgets/{budget.id}"
         resp.media = {"budget": budget_dict(budget)}
+
+
+class BudgetResource:
+    """DELETE /api/budgets/{id}: remove a budget deleted on its server (or a demo budget) from this service."""
+
+    def __init__(self, removal: BudgetRemoval) -> None:
+        self.removal = removal
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, budget_id: str) -> None:
+        resp.media = self.removal.remove(budget_id)

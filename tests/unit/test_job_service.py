@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import replace
 
 import pytest
 
 from core.errors import InvalidTransition
-from jobs.registry import default_registry
+from jobs.registry import JobRegistry, RetryPolicy, default_registry
 from jobs.service import (
     JOB_TRANSITIONS,
     STEP_TRANSITIONS,
@@ -36,9 +37,17 @@ def clock():
     return Clock(T0)
 
 
+def three_quick_attempts():
+    """The product's job types, every user-started one with the plain policy of three quick attempts.
+
+    These tests pin the state machine, not a type's retry schedule (tests/unit/test_registry.py does).
+    """
+    return JobRegistry([replace(t, retry=RetryPolicy()) if t.user_startable else t for t in default_registry().all()])
+
+
 @pytest.fixture()
 def svc(db, queue, clock):
-    return JobService(default_registry(), queue, clock=clock)
+    return JobService(three_quick_attempts(), queue, clock=clock)
 
 
 def events_of(job_id):

@@ -203,6 +203,13 @@ def test_health_budgets_and_job_types_match(client, check):
     check("/api/job-types", "get", client.simulate_get("/api/job-types"))
 
 
+def test_budget_removal_matches(client, check):
+    added = client.simulate_post("/api/budgets", json={"name": "Short-lived"}).json["budget"]
+    check("/api/budgets/{budgetId}", "delete", client.simulate_delete(f"/api/budgets/{added['id']}"))
+    check("/api/budgets/{budgetId}", "delete", client.simulate_delete("/api/budgets/demo"))
+    check("/api/budgets/{budgetId}", "delete", client.simulate_delete("/api/budgets/nope"))
+
+
 def test_job_create_list_detail_cancel_match(client, doc, check, orchestrator):
     create, detail = job_create_path(doc), job_detail_path(doc)
     created = client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo", "fullResync": False})

@@ -7,7 +7,7 @@ import pytest
 
 from budget.connector import ConnectorError
 from jobs.orchestrator import JobOrchestrator
-from jobs.registry import default_registry
+from jobs.registry import JobRegistry, JobType, default_registry
 from jobs.service import JobService
 from jobs.steps import StepOutcome
 from models.jobs import Job, JobEvent, JobStep
@@ -43,6 +43,10 @@ def make(services, runners=None, *, registry=None, clock=None, monotonic=None):
     all_runners.update(runners or {})
     extra = {"monotonic": monotonic} if monotonic else {}
     return svc, JobOrchestrator(svc, all_runners, worker="test:1", heartbeat_seconds=0.2, **extra)
+
+
+# a sync job type with the plain retry policy (three attempts, exponential backoff from 5 s with full jitter)
+QUICK_RETRY = JobRegistry([JobType("budget_sync", "Sync Budget", ("sync",), "budget-sync")])
 
 
 @pytest.fixture()
@@ -160,7 +164,7 @@ def test_a_transient_connector_error_is_retried_with_backoff(services):
             raise ConnectorError("The Actual server is busy", transient=True)
         return StepOutcome({"new": 0})
 
-    svc, orch = make(services, {"sync": flaky}, clock=clock)
+    svc, orch = make(services, {"sync": flaky}, clock=clock, registry=QUICK_RETRY)
     queue = svc.queue
     job_id = svc.create("budget_sync", "demo").job.id
     queue.enqueued.clear()
@@ -188,7 +192,7 @@ def test_a_transient_error_fails_the_job_once_attempts_run_out(services):
     def always_busy(ctx):
         raise ConnectorError("The Actual server is busy", transient=True)
 
-    svc, orch = make(services, {"sync": always_busy}, clock=clock)
+    svc, orch = make(services, {"sync": always_busy}, clock=clock, registry=QUICK_RETRY)
     job_id = svc.create("budget_sync", "demo").job.id
     statuses = []
     for _ in range(3):

@@ -70,7 +70,7 @@ def test_with_timeouts_overrides_only_the_named_types_and_keeps_the_original():
 
 def test_default_and_scheduled_retry_policies():
     registry = default_registry()
-    assert registry.get("budget_sync").retry == RetryPolicy(attempts=3, base_seconds=5.0, cap_seconds=300.0)
+    assert registry.get("snapshot_create").retry == RetryPolicy(attempts=3, base_seconds=5.0, cap_seconds=300.0)
     assert registry.get("scheduled_sync_and_suggest").retry is SCHEDULED_RETRY
     assert (SCHEDULED_RETRY.attempts, tuple(SCHEDULED_RETRY.fixed_delays)) == (4, (60.0, 300.0, 900.0))
 
@@ -114,9 +114,21 @@ def test_scaled_policies_keep_their_shape():
 
 def test_with_retry_base_scales_every_type():
     registry = default_registry().with_retry_base(0.1)
-    assert registry.get("budget_sync").retry.base_seconds == 0.1
+    assert registry.get("snapshot_create").retry.base_seconds == 0.1
     assert registry.get("scheduled_sync_and_suggest").retry.fixed_delays[0] == pytest.approx(0.1)
-    assert default_registry().with_retry_base(None).get("budget_sync").retry.base_seconds == 5.0
+    assert default_registry().with_retry_base(None).get("snapshot_create").retry.base_seconds == 5.0
+    assert registry.get("suggestions_apply").retry.fixed_delays[0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("name", ["budget_sync", "sync_and_suggest", "suggestions_apply", "snapshot_redownload"])
+def test_sync_and_apply_outlast_a_server_restart_on_the_scheduled_schedule(name):
+    """Issue 16 item 5: about 1, 5 and 15 minutes with jitter, like the scheduled job."""
+    assert default_registry().get(name).retry is SCHEDULED_RETRY
+
+
+@pytest.mark.parametrize("name", ["suggestions_generate", "suggestions_retry_payee", "snapshot_create"])
+def test_jobs_that_never_reach_the_server_keep_three_quick_attempts(name):
+    assert default_registry().get(name).retry == RetryPolicy()
 
 
 # ------------------------------------------------------------------ inputs and step declarations

@@ -142,7 +142,8 @@ def test_mark_applied_and_skipped_only_touch_approved(svc, generated):
     svc.review([a.id, b.id], "approved")
     svc.mark_applied([a.id, c.id])
     svc.mark_skipped([b.id])
-    assert [Suggestion.get_by_id(x.id).status for x in (a, b, c)] == ["applied", "rejected", "pending"]
+    # issue 16 item 6: skipped at apply is its own status, not a person's "rejected"
+    assert [Suggestion.get_by_id(x.id).status for x in (a, b, c)] == ["applied", "skipped", "pending"]
 
 
 # ------------------------------------------------------------------ stale suggestions
