@@ -66,6 +66,7 @@ def _http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
     log.error("%s %s failed: %s", escape(req.method), escape(req.path), redact(repr(ex)), exc_info=True)
     resp.status = falcon.HTTP_500
+    resp.content_type = falcon.MEDIA_JSON  # the responder may have set HTML before it failed
     resp.media = error_body("internal_error", "Something went wrong on our side; the server log has details.")
 
 

@@ -99,6 +99,8 @@ class SecurityMiddleware:
         caller = self.gate.identify(req.get_header("Authorization"), req.cookies.get(SESSION_COOKIE))
         req.context.caller = caller
         if caller is None and (req.method, req.path) not in PUBLIC:
+            if req.method in ("GET", "HEAD") and req.path == "/":
+                raise falcon.HTTPSeeOther("/login?next=%2F")  # a logged-out visitor: to the login page and back
             raise unauthorized()
         if req.method in UNSAFE_METHODS:
             self._check_origin(req, caller)
