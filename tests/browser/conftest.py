@@ -98,13 +98,23 @@ def console():
     return ConsoleWatch()
 
 
+def log_in_through_the_page(page, stack) -> None:
+    """Open the Job Center logged out, get sent to /login, type the password, land back on the Job Center."""
+    page.goto(f"{stack.base_url}/")
+    page.wait_for_url(f"{stack.base_url}/login?next=%2F")
+    page.get_by_test_id("login-password").fill(stack.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{stack.base_url}/")
+
+
 @pytest.fixture
-def page(browser, console):
-    """A fresh page (own storage) at desktop size; the test fails if the page logs an error."""
+def page(browser, console, stack):
+    """A fresh page (own storage) at desktop size, logged in; the test fails if the page logs an error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC")
     page = context.new_page()
     page.on("console", console.on_console)
     page.on("pageerror", console.on_page_error)
+    log_in_through_the_page(page, stack)
     try:
         yield page
     finally:
