@@ -14,6 +14,7 @@ import falcon
 
 from auth.policy import Caller, Gate
 from core.config import Config
+from core.errors import ValidationFailed
 
 SESSION_COOKIE = "ba_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -83,7 +84,8 @@ def same_origin(url: Optional[str], req: falcon.Request) -> bool:
 
 
 class SecurityMiddleware:
-    """Host allow-list (400), credentials (401), CSRF (403), JSON bodies (415); security headers on every answer."""
+    """Host allow-list (400), credentials (401), CSRF (403), JSON bodies (415), repeated query parameters (422);
+    security headers on every answer."""
 
     def __init__(self, config: Config, gate: Gate) -> None:
         self.allowed_hosts = frozenset(config.allowed_hosts)
@@ -105,6 +107,10 @@ class SecurityMiddleware:
         if req.method in UNSAFE_METHODS:
             self._check_origin(req, caller)
             self._check_content_type(req)
+        for name, value in req.params.items():
+            if isinstance(value, list):  # Falcon would hand the resource only the last one
+                raise ValidationFailed(f"The query parameter {name[:100]!r} is given more than once.",
+                                       field=name[:100], code="repeated_parameter")
 
     def _check_origin(self, req: falcon.Request, caller: Optional[Caller]) -> None:
         origin = req.get_header("Origin")

@@ -336,3 +336,29 @@ def test_a_forged_log_line_is_escaped(client, caplog):
     (line,) = [r.getMessage() for r in caplog.records if r.name == "api.request"]
     assert "\n" not in line and "\r" not in line and "\x00" not in line and "\u202e" not in line
     assert "\\x0d\\x0a2026-01-01" in line and "\\x00\\u202e" in line
+
+
+def test_a_repeated_query_parameter_is_refused_not_read_by_its_last_value(client):
+    resp = client.simulate_get("/api/jobs", query_string="status=bogus&status=")
+    assert error_code(resp, 422) == "repeated_parameter" and resp.json["error"]["field"] == "status"
+    assert client.simulate_get("/api/jobs", query_string="status=queued&limit=5").status_code == 200
+
+
+def test_the_document_declares_both_security_schemes_and_the_public_operations(client):
+    doc = client.simulate_get("/api/openapi.json").json
+    assert set(doc["components"]["securitySchemes"]) == {"session", "bearer"}
+    assert doc["security"] == [{"session": []}, {"bearer": []}]
+    assert doc["paths"]["/api/health"]["get"]["security"] == [] == doc["paths"]["/api/session"]["post"]["security"]
+    assert "401" not in doc["paths"]["/api/health"]["get"]["responses"]
+    assert {"401", "403", "415", "400"} <= set(doc["paths"]["/api/budgets"]["post"]["responses"])
+    assert "429" in doc["paths"]["/api/session"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("body", [{"name": ""}, {"name": "   "}, {"name": "x" * 201}])
+def test_the_document_refuses_the_budget_names_the_code_refuses(client, body):
+    import jsonschema
+
+    doc = client.simulate_get("/api/openapi.json").json
+    schema = doc["paths"]["/api/budgets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert not jsonschema.Draft202012Validator(schema).is_valid(body)
+    assert client.simulate_post("/api/budgets", json=body).status_code == 422
