@@ -222,9 +222,9 @@ PATHS["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {
 SESSION_BODY = {"type": "object", "required": ["password"], "additionalProperties": False,
                 "properties": {"password": {"type": "string", "minLength": 1, "maxLength": 1024}}}
 PATHS["/api/session"] = {
-    "get": {"summary": "Whether the caller is logged in (and the CSRF token of its session)", 
+    "get": {"summary": "Whether the caller is logged in (and the CSRF token of its session)",
             "responses": {"200": _json(_ref("Session"), "The caller's session")}},
-    "post": {"summary": "Log in with the password: 204 and the session cookie", 
+    "post": {"summary": "Log in with the password: 204 and the session cookie",
              "requestBody": {"required": True, "content": {"application/json": {"schema": SESSION_BODY}}},
              "responses": {"204": {"description": "Logged in (no cookie when the API is open)", "headers": {
                  "Set-Cookie": {"schema": {"type": "string"}, "description": "ba_session; HttpOnly; SameSite=Strict"}}},
