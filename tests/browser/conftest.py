@@ -105,6 +105,8 @@ def log_in_through_the_page(page, stack) -> None:
     page.get_by_test_id("login-password").fill(stack.password)
     page.get_by_test_id("login-submit").click()
     page.wait_for_url(f"{stack.base_url}/")
+    page.get_by_test_id("session-bar").get_by_test_id("logout").wait_for()
+    page.goto("about:blank")  # each test then opens the Job Center afresh (a hash-only change would not reload)
 
 
 @pytest.fixture
