@@ -362,3 +362,15 @@ def test_the_document_refuses_the_budget_names_the_code_refuses(client, body):
     schema = doc["paths"]["/api/budgets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert not jsonschema.Draft202012Validator(schema).is_valid(body)
     assert client.simulate_post("/api/budgets", json=body).status_code == 422
+
+
+def test_demo_budgets_are_capped(db):
+    budgets = BudgetService(max_budgets=3)
+    budgets.ensure_demo()
+    budgets.create_demo("two")
+    budgets.create_demo("three")
+    from core.errors import Conflict
+
+    with pytest.raises(Conflict) as refused:
+        budgets.create_demo("four")
+    assert refused.value.code == "too_many_budgets" and "MAX_BUDGETS" in refused.value.message
