@@ -253,7 +253,7 @@ SECURITY_SCHEMES = {
                 "description": "POST /api/session with the password; state-changing requests also need a same-site "
                                "Origin or Referer, or X-CSRF-Token (GET /api/session)"},
     "bearer": {"type": "http", "scheme": "bearer",
-               "description": "an API token: python -m core.manage token create NAME, or the page's API tokens panel"},
+               "description": "an API token: python -m wiring.manage token create NAME, or the page's API tokens panel"},
 }
 
 

@@ -62,7 +62,7 @@ def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
 def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegistry] = None) -> Services:
     """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
-    budgets = BudgetService(actual_session=session)
+    budgets = BudgetService(actual_session=session, max_budgets=config.max_budgets)
     suggestions = SuggestionService()
     wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,

@@ -15,7 +15,7 @@ from auth.sessions import SessionStore
 from auth.tokens import TokenService
 from budget.service import BudgetService
 from core.config import Config, ConfigError
-from core.wiring import build_services
+from wiring.services import build_services
 from models.auth import ApiToken, AuthSession, LoginFailure
 
 PASSWORD_TEXT = "correct horse battery staple"
