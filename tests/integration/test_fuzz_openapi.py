@@ -38,7 +38,7 @@ def schemathesis(stack: Stack, schema: Path, *extra: str) -> subprocess.Complete
     command = [st, "run", str(schema), "--url", stack.base_url, "--checks", CHECKS, "--max-examples", "5",
                "--seed", SEED, "--phases", "examples,coverage,fuzzing", "--workers", "1", "--request-timeout", "15",
                "--generation-with-security-parameters", "false", "--no-color", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=240)
+    return subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=schema.parent)  # its files there
 
 
 @pytest.fixture(scope="module")
