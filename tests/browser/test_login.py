@@ -62,3 +62,17 @@ def test_create_and_revoke_a_token_from_the_page_then_log_out(page, stack):
     page.get_by_test_id("logout").click()
     page.wait_for_url(f"{stack.base_url}/login?next=%2F")
     assert requests.get(f"{stack.base_url}/api/jobs", timeout=10).status_code == 401
+
+
+def test_without_a_password_the_page_says_it_is_open_to_this_computer(fresh_page, tmp_path):
+    from tests.support.stack import Stack
+
+    open_stack = Stack(tmp_path / "data", {"AUTH_PASSWORD": ""}).start(workers=0)
+    try:
+        fresh_page.goto(f"{open_stack.base_url}/")
+        notice = fresh_page.get_by_test_id("open-notice")
+        expect(notice).to_contain_text("No password is set", timeout=UI_TIMEOUT_MS)
+        expect(fresh_page.get_by_test_id("logout")).to_have_count(0)
+        assert "no AUTH_PASSWORD set" in open_stack.logs()
+    finally:
+        open_stack.stop()

@@ -215,3 +215,11 @@ def test_the_cookie_is_secure_behind_a_trusted_https_proxy(secured):
     assert r.status_code == 204
     cookie = r.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_a_session_outlives_a_restart_of_the_web_process(stack_factory):
+    stack = stack_factory()
+    assert stack.api("GET", "/api/jobs").status_code == 200  # logged in by the stack, with a password set
+    stack.restart_web()
+    assert stack.api("GET", "/api/jobs").status_code == 200  # the same cookie: sessions live in the database
+    assert requests.get(f"{stack.base_url}/api/jobs", timeout=10).status_code == 401

@@ -123,6 +123,13 @@ class Stack:
 
         return wait_until(done, timeout, 0.05, f"job {job_id} to reach {statuses}")
 
+    def restart_web(self) -> None:
+        """Stop the web process (SIGTERM) and start a new one on the same port; wait until it answers."""
+        if self.web is not None:
+            stop(self.web, signal.SIGTERM, 30)
+        self.web = self._spawn("web")
+        wait_until(self._healthy, 30, 0.1, "the restarted web process to answer /api/health")
+
     def signal_worker(self, proc: subprocess.Popen, sig: int) -> None:
         """Send `sig` to a worker's process group."""
         signal_group(proc, sig)
