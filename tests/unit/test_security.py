@@ -374,3 +374,9 @@ def test_demo_budgets_are_capped(db):
     with pytest.raises(Conflict) as refused:
         budgets.create_demo("four")
     assert refused.value.code == "too_many_budgets" and "MAX_BUDGETS" in refused.value.message
+
+
+def test_a_null_connector_is_refused_as_the_document_says(client):
+    resp = client.simulate_post("/api/budgets", json={"name": "x", "connector": None})
+    assert error_code(resp, 422) == "invalid_value"
+    assert client.simulate_post("/api/budgets", json={"name": "x", "connector": "demo"}).status_code == 201
