@@ -36,9 +36,23 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return found
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
-    """`raw` parsed (ValueError when malformed); 422 when nested deeper than MAX_DEPTH or a key repeats."""
+    """`raw` parsed (ValueError when malformed); 422 when nested deeper than MAX_DEPTH, a key repeats, or a
+    string holds NUL (no id or name has one, and PostgreSQL refuses it in text)."""
     if nesting_depth(raw) > MAX_DEPTH:
         raise ValidationFailed(f"The body is nested deeper than {MAX_DEPTH} levels.", field="body",
                                code="too_deep")
-    return json.loads(raw, object_pairs_hook=_unique_keys)
+    body = json.loads(raw, object_pairs_hook=_unique_keys)
+    if _holds_nul(body):
+        raise ValidationFailed("A string in the body holds a NUL character.", field="body", code="nul_character")
+    return body

@@ -107,6 +107,8 @@ class SecurityMiddleware:
         if req.method in UNSAFE_METHODS:
             self._check_origin(req, caller)
             self._check_content_type(req)
+        if "\x00" in req.path or "%00" in req.query_string:
+            raise Refused(falcon.HTTP_400, "nul_character", "The path or query holds a NUL character.")
         for name, value in req.params.items():
             if isinstance(value, list):  # Falcon would hand the resource only the last one
                 raise ValidationFailed(f"The query parameter {name[:100]!r} is given more than once.",

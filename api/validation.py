@@ -101,6 +101,15 @@ _INPUT_READERS: dict[str, Callable[[dict, JobInput], Any]] = {
     "string": _read_string, "boolean": _read_boolean, "ids": _read_ids}
 
 
+def idempotency_key(req: falcon.Request) -> Optional[str]:
+    """The Idempotency-Key header: at most 255 characters (the stored key's length)."""
+    key = req.get_header("Idempotency-Key")
+    if key is not None and len(key) > 255:
+        raise ValidationFailed("Idempotency-Key must be at most 255 characters.", field="Idempotency-Key",
+                               code="too_long")
+    return key
+
+
 def query_int(req: falcon.Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter within [low, high]."""
     raw = req.get_param(name)

@@ -380,3 +380,10 @@ def test_a_null_connector_is_refused_as_the_document_says(client):
     resp = client.simulate_post("/api/budgets", json={"name": "x", "connector": None})
     assert error_code(resp, 422) == "invalid_value"
     assert client.simulate_post("/api/budgets", json={"name": "x", "connector": "demo"}).status_code == 201
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client):
+    assert error_code(client.simulate_get("/api/jobs/a\x00b"), 400) == "nul_character"
+    assert error_code(client.simulate_get("/api/jobs", query_string="budgetId=%00"), 400) == "nul_character"
+    resp = client.simulate_post("/api/budgets", body='{"name": "a\\u0000b"}')
+    assert error_code(resp, 422) == "nul_character"
