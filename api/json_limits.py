@@ -36,23 +36,27 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return found
 
 
-def _holds_nul(value: Any) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and lone surrogates (not encodable as UTF-8)
+
+
+def _unstorable(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return _UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False
 
 
 def parse_json(raw: bytes) -> Any:
     """`raw` parsed (ValueError when malformed); 422 when nested deeper than MAX_DEPTH, a key repeats, or a
-    string holds NUL (no id or name has one, and PostgreSQL refuses it in text)."""
+    string holds NUL or a lone surrogate (no id or name has one, and neither database can store them)."""
     if nesting_depth(raw) > MAX_DEPTH:
         raise ValidationFailed(f"The body is nested deeper than {MAX_DEPTH} levels.", field="body",
                                code="too_deep")
     body = json.loads(raw, object_pairs_hook=_unique_keys)
-    if _holds_nul(body):
-        raise ValidationFailed("A string in the body holds a NUL character.", field="body", code="nul_character")
+    if _unstorable(body):
+        raise ValidationFailed("A string in the body holds a NUL character or a lone surrogate.", field="body",
+                               code="invalid_character")
     return body

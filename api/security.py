@@ -119,8 +119,9 @@ class SecurityMiddleware:
         if origin is not None and not same_origin(origin, req):
             raise Refused(falcon.HTTP_403, "cross_site_request", "Cross-site requests are refused.")
         if caller is not None and caller.via == "session" and origin is None:
-            token = req.get_header(CSRF_HEADER) or ""
-            if not (same_origin(req.get_header("Referer"), req) or hmac.compare_digest(token, caller.csrf_token)):
+            token = (req.get_header(CSRF_HEADER) or "").encode("utf-8", "surrogateescape")
+            expected = caller.csrf_token.encode()
+            if not (same_origin(req.get_header("Referer"), req) or hmac.compare_digest(token, expected)):
                 raise Refused(falcon.HTTP_403, "csrf_failed",
                               f"A request with a session cookie needs an Origin header or {CSRF_HEADER}.")
 

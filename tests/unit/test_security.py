@@ -238,6 +238,9 @@ def test_a_cross_site_post_with_the_cookie_is_403(app_client):
     bare = app_client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo"}, cookies=cookies)
     assert error_code(bare, 403) == "csrf_failed"
     token = app_client.simulate_get("/api/session", cookies=cookies).json["csrfToken"]
+    wrong = app_client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo"}, cookies=cookies,
+                                     headers={**HOST, "X-CSRF-Token": "é" + token[1:]})
+    assert error_code(wrong, 403) == "csrf_failed"
     for headers in (SAME_ORIGIN, {**HOST, "Referer": "http://localhost:8000/"}, {**HOST, "X-CSRF-Token": token}):
         ok = app_client.simulate_post("/api/jobs/sync-and-suggest", json={"budgetId": "demo"}, cookies=cookies,
                                       headers=headers)
@@ -385,5 +388,6 @@ def test_a_null_connector_is_refused_as_the_document_says(client):
 def test_nul_characters_are_refused_before_they_reach_the_database(client):
     assert error_code(client.simulate_get("/api/jobs/a\x00b"), 400) == "nul_character"
     assert error_code(client.simulate_get("/api/jobs", query_string="budgetId=%00"), 400) == "nul_character"
-    resp = client.simulate_post("/api/budgets", body='{"name": "a\\u0000b"}')
-    assert error_code(resp, 422) == "nul_character"
+    for body in ('{"name": "a\\u0000b"}', '{"name": "a\\ud800b"}', '{"a\\u0000": 1}'):
+        assert error_code(client.simulate_post("/api/budgets", body=body), 422) == "invalid_character"
+    assert client.simulate_post("/api/budgets", body='{"name": "\\ud83d\\udcb8 ok"}').status_code == 201
