@@ -67,7 +67,7 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)
-    operations = BudgetOperations(config.data_dir / "snapshots")
+    operations = BudgetOperations(config.data_dir / "snapshots", snapshot_keep=config.snapshot_keep)
     steps = StepWork(budgets, connectors, operations, suggestions)
     registry = registry or default_registry()
     runners = steps.runners()

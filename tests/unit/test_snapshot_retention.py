@@ -32,3 +32,23 @@ def test_only_the_newest_snapshots_of_each_budget_are_kept(db, tmp_path):
 def test_snapshot_keep_defaults_to_10(tmp_path):
     assert Config.from_env({"DATA_DIR": str(tmp_path)}).snapshot_keep == 10
     assert Config.from_env({"DATA_DIR": str(tmp_path), "SNAPSHOT_KEEP": "3"}).snapshot_keep == 3
+
+
+def test_a_snapshot_job_prunes_the_oldest_beyond_snapshot_keep(db, queue, tmp_path):
+    from budget.service import BudgetService
+    from jobs.orchestrator import JobOrchestrator
+    from wiring.services import build_services
+
+    config = Config.from_env({"DATA_DIR": str(tmp_path / "data"), "SNAPSHOT_KEEP": "2"})
+    BudgetService().ensure_demo()
+    services = build_services(config, queue)
+    orchestrator = JobOrchestrator(services.jobs, services.steps.runners(), worker="test:1", heartbeat_seconds=0.2)
+    ids = []
+    for _ in range(3):
+        job = services.jobs.create("snapshot_create", "demo").job
+        orchestrator.run(job.id)
+        ids.append(job.id)
+    kept = {s.id for s in Snapshot.select().where(Snapshot.budget_id == "demo")}
+    assert kept == set(ids[1:])
+    files = sorted(p.name for p in (config.data_dir / "snapshots" / "demo").iterdir())
+    assert files == sorted(f"{i}.sqlite" for i in ids[1:])
