@@ -125,8 +125,8 @@ def page(browser, console, stack):
 
 
 @pytest.fixture
-def make_page(browser, console):
-    """make_page(color_scheme="dark", viewport=...): another page with its own context, watched like `page`."""
+def make_page(browser, console, stack):
+    """make_page(color_scheme="dark", viewport=...): another logged-in page with its own context, watched like `page`."""
     contexts = []
 
     def make(**options):
@@ -136,6 +136,7 @@ def make_page(browser, console):
         page = context.new_page()
         page.on("console", console.on_console)
         page.on("pageerror", console.on_page_error)
+        log_in_through_the_page(page, stack)
         return page
 
     yield make
