@@ -10,11 +10,14 @@ from api.errors import install_error_handlers
 from api.etag import EtagMemo
 from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
+from api.security import SecurityMiddleware
 from api.resources.budgets import BudgetResource, BudgetsResource, HealthResource
+from api.resources.session import LoginPageResource, SessionResource, TokenResource, TokensResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
 from api.resources.snapshots import BudgetSnapshotsResource, SnapshotFileResource
 from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionReviewResource, SuggestionsResource
 from budget.snapshots import SnapshotQueries
+from auth.policy import Gate, announce
 from core.config import Config
 from jobs.removal import BudgetRemoval
 from jobs.submission import JobSubmission
@@ -33,9 +36,12 @@ class IndexResource:
         resp.data = (WEB_DIR / "index.html").read_bytes()
 
 
-def create_app(services: Services) -> falcon.App:
-    """A Falcon app over `services` (tests pass their own)."""
-    app = falcon.App(middleware=[RequestLog(), DatabaseConnection()])
+def create_app(services: Services, gate: Optional[Gate] = None) -> falcon.App:
+    """A Falcon app over `services` (tests pass their own); refuses to build when the access rules forbid it."""
+    if gate is None:
+        gate = Gate(services.config)
+        announce(gate.mode, services.config)
+    app = falcon.App(middleware=[RequestLog(), DatabaseConnection(), SecurityMiddleware(services.config, gate)])
     app.req_options.strip_url_path_trailing_slash = True
     install_error_handlers(app)
     jobs, suggestions = services.jobs, services.suggestions
@@ -57,8 +63,12 @@ def create_app(services: Services) -> falcon.App:
         app.add_route(f"/api/suggestions/{action}", SuggestionBulkReviewResource(suggestions, action))
         app.add_route(f"/api/suggestions/{{suggestion_id}}/{action}", SuggestionReviewResource(suggestions, action))
     app.add_route("/api/openapi.json", OpenAPIResource())
+    app.add_route("/api/session", SessionResource(gate))
+    app.add_route("/api/tokens", TokensResource(gate))
+    app.add_route("/api/tokens/{token_id:int(min=1, max=2147483647)}", TokenResource(gate))
     if (WEB_DIR / "index.html").exists():
         app.add_route("/", IndexResource())
+        app.add_route("/login", LoginPageResource(WEB_DIR / "login.html"))
         app.add_static_route("/static", str(WEB_DIR))
     return app
 

@@ -5,6 +5,7 @@ import logging
 
 import falcon
 
+from core.logsafe import escape
 from core.errors import Conflict, InvalidTransition, NotFound, ServiceError, Unavailable, ValidationFailed
 from core.redact import redact
 
@@ -54,8 +55,8 @@ def _service_error(req: falcon.Request, resp: falcon.Response, ex: ServiceError,
 
 def _http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict) -> None:
     resp.status = ex.status
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-            415: "unsupported_media_type"}.get(ex.status_code, "http_error")
+    code = ex.code or {401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                       413: "payload_too_large", 415: "unsupported_media_type"}.get(ex.status_code, "http_error")
     message = ex.description or ex.title or "Request failed"
     resp.media = error_body(code, message)
     for key, value in (ex.headers or {}).items():
@@ -63,13 +64,22 @@ def _http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
-    log.error("%s %s failed: %s", req.method, req.path, redact(repr(ex)), exc_info=True)
+    log.error("%s %s failed: %s", escape(req.method), escape(req.path), redact(repr(ex)), exc_info=True)
     resp.status = falcon.HTTP_500
+    resp.content_type = falcon.MEDIA_JSON  # the responder may have set HTML before it failed
     resp.media = error_body("internal_error", "Something went wrong on our side; the server log has details.")
+
+
+def _read_timeout(req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict) -> None:
+    log.warning("%s %s: the client stopped sending its body (%s)", escape(req.method), escape(req.path), ex)
+    resp.status = falcon.HTTP_408
+    resp.media = error_body("request_timeout", "The request body did not arrive in time.")
+    resp.set_header("Connection", "close")
 
 
 def install_error_handlers(app: falcon.App) -> None:
     """Register the mapping on `app` (most general first; Falcon picks the most specific)."""
     app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler((BlockingIOError, TimeoutError), _read_timeout)  # SO_RCVTIMEO (gunicorn.conf.py)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ServiceError, _service_error)

@@ -6,6 +6,7 @@ import time
 
 import falcon
 
+from core.logsafe import escape
 from models.db import database, keep_connections
 
 log = logging.getLogger("api.request")
@@ -35,5 +36,5 @@ class RequestLog:
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
         if log.isEnabledFor(logging.INFO) and req.path.startswith("/api/"):
             elapsed = (time.perf_counter() - req.context.started) * 1000
-            log.info("%s %s %s %.1fms", req.method, req.relative_uri, resp.status[:3] if isinstance(resp.status, str)
-                     else resp.status, elapsed)
+            status = resp.status[:3] if isinstance(resp.status, str) else resp.status
+            log.info("%s %s %s %.1fms", escape(req.method), escape(req.relative_uri), status, elapsed)

@@ -25,8 +25,14 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    texts = {400: "Malformed JSON", 404: "Not found", 409: "Invalid transition", 413: "Body over 64 KiB",
-             422: "Invalid body or query field", 503: "The Actual server cannot be reached"}
+    texts = {400: "Malformed JSON, or a Host header not in ALLOWED_HOSTS", 401: "No valid session or token",
+             403: "Cross-site request, or a session cookie without Origin, Referer or X-CSRF-Token",
+             404: "Not found", 409: "Invalid transition", 413: "Body over 64 KiB",
+             415: "The body is not application/json",
+             422: "Invalid body or query field (also: a repeated query parameter, JSON nested over 32 levels, "
+                  "a key twice in one object)",
+             429: "Too many failed logins from this address; see Retry-After",
+             503: "The Actual server cannot be reached"}
     return {str(c): _json(_ref("Error"), texts[c]) for c in codes}
 
 
@@ -105,9 +111,19 @@ SCHEMAS = {
         "jobType": _nullable("string", description="null when that job was deleted by the retention purge"),
         "jobLabel": _nullable("string"), "jobTrigger": _nullable("string"),
         "fileUrl": {"type": "string", "description": "GET it to download the snapshot's SQLite file"}}},
-    "SuggestionIds": {"type": "object", "required": ["suggestionIds"], "properties": {
-        "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
+    "SuggestionIds": {"type": "object", "required": ["suggestionIds"], "additionalProperties": False, "properties": {
+        "suggestionIds": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                          "maxItems": 5000}}},
+    "Session": {"type": "object", "required": ["loggedIn", "mode", "via"], "additionalProperties": False,
+                "properties": {"loggedIn": {"type": "boolean"}, "mode": {"enum": ["password", "open", "disabled"]},
+                               "via": {"enum": ["session", "token", "open", None]},
+                               "csrfToken": {"type": "string", "description": "for X-CSRF-Token"}}},
+    "Token": {"type": "object", "required": ["id", "name", "createdAt", "lastUsedAt"], "additionalProperties": False,
+              "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "createdAt": TIME,
+                             "lastUsedAt": NTIME}},
 }
+
+NON_BLANK = {"type": "string", "minLength": 1, "pattern": "\\S"}  # not only whitespace, as the code checks
 
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "Weak ETag; send it back as If-None-Match"}}
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
@@ -120,8 +136,9 @@ PATHS = {
             "200": _json({"type": "object", "required": ["budgets"], "properties": {
                 "budgets": {"type": "array", "items": _ref("Budget")}, "warning": {"type": "string"}}}, "Budgets")}},
         "post": {"summary": "Add a demo budget with its own data", "requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "connector": {"const": "demo"}}}}}},
+            "application/json": {"schema": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                            "properties": {
+                "name": {**NON_BLANK, "maxLength": 200}, "connector": {"const": "demo"}}}}}},
             "responses": {"201": _json({"type": "object", "required": ["budget"],
                                         "properties": {"budget": _ref("Budget")}}, "Created"), **_errors(400, 413, 422)}}},
     "/api/budgets/{budgetId}/snapshots": {"get": {
@@ -157,7 +174,8 @@ PATHS = {
         {"name": "type", "in": "query", "schema": {"enum": []}},  # the registry's type names, set by document()
         {"name": "status", "in": "query", "schema": {"enum": list(JOB_STATUSES)}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"}}, IF_NONE_MATCH],
+        {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+         "description": "the nextCursor of the previous page, unchanged (anything else is 422)"}, IF_NONE_MATCH],
         "responses": {"200": {**_json(_ref("JobList"), "A page of jobs"), "headers": ETAG_HEADER},
                       "304": {"description": "Unchanged since the ETag sent"}, **_errors(422)}}},
     "/api/jobs/{ref}": {
@@ -166,7 +184,8 @@ PATHS = {
                        "will do exactly what this one asks (same type and inputs: an apply, the same suggestion ids)",
             "parameters": [{"name": "ref", "in": "path", "required": True, "schema": {"enum": []},
                             "description": "the job kind"},
-                           {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
+                           {"name": "Idempotency-Key", "in": "header", "required": False,
+                            "schema": {"type": "string", "maxLength": 255}}],
             "requestBody": {"required": True, "description": "the schema titled after the kind in the path",
                             "content": {"application/json": {"schema": {"anyOf": []}}}},
             "responses": {"201": _json(_ref("JobWithSteps"), "Created (or replayed for a repeated Idempotency-Key)"),
@@ -201,11 +220,66 @@ for _action in ("approve", "reject"):
             "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "The suggestions"),
             **_errors(400, 409, 413, 422)}}}
 PATHS["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+SESSION_BODY = {"type": "object", "required": ["password"], "additionalProperties": False,
+                "properties": {"password": {"type": "string", "minLength": 1, "maxLength": 1024}}}
+PATHS["/api/session"] = {
+    "get": {"summary": "Whether the caller is logged in (and the CSRF token of its session)",
+            "responses": {"200": _json(_ref("Session"), "The caller's session")}},
+    "post": {"summary": "Log in with the password: 204 and the session cookie",
+             "requestBody": {"required": True, "content": {"application/json": {"schema": SESSION_BODY}}},
+             "responses": {"204": {"description": "Logged in (no cookie when the API is open)", "headers": {
+                 "Set-Cookie": {"schema": {"type": "string"}, "description": "ba_session; HttpOnly; SameSite=Strict"}}},
+                 **_errors(400, 401, 413, 422, 429)}},
+    "delete": {"summary": "Log out", "responses": {"204": {"description": "Logged out"}}}}
+PATHS["/api/tokens"] = {
+    "get": {"summary": "API tokens (never their secrets)", "responses": {"200": _json({
+        "type": "object", "required": ["tokens"], "properties": {"tokens": {"type": "array", "items": _ref("Token")}}},
+        "Tokens")}},
+    "post": {"summary": "Create an API token; its secret is in this answer only", "requestBody": {
+        "required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": {**NON_BLANK, "maxLength": 100}}}}}},
+        "responses": {"201": _json({"type": "object", "required": ["token", "secret"], "properties": {
+            "token": _ref("Token"), "secret": {"type": "string"}}}, "Created"), **_errors(400, 413, 422)}}}
+PATHS["/api/tokens/{id}"] = {"delete": {
+    "summary": "Revoke an API token",
+    "parameters": [{"name": "id", "in": "path", "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}],
+    "responses": {"204": {"description": "Revoked"}, **_errors(404)}}}
+
+PUBLIC_OPERATIONS = {("/api/health", "get"), ("/api/session", "get"), ("/api/session", "post"),
+                     ("/api/session", "delete")}
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": "ba_session",
+                "description": "POST /api/session with the password; state-changing requests also need a same-site "
+                               "Origin or Referer, or X-CSRF-Token (GET /api/session)"},
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "an API token: python -m wiring.manage token create NAME, or the page's API tokens panel"},
+}
+
+
+def _secure(paths: dict) -> None:
+    """Every operation answers 400 (Host); protected ones 401; state-changing ones 403, and 415 with a body."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            extra = [400]
+            if (path, method) in PUBLIC_OPERATIONS:
+                operation["security"] = []  # no credentials needed
+            else:
+                extra.append(401)
+            if method in ("post", "put", "patch", "delete"):
+                extra.append(403)
+                if "requestBody" in operation:
+                    extra.append(415)
+            if any(p.get("in") == "query" for p in operation.get("parameters", ())):
+                extra.append(422)  # a repeated query parameter
+            for code, response in _errors(*extra).items():
+                operation["responses"].setdefault(code, response)
 
 INPUT_SCHEMAS = {
-    "string": lambda i: {"type": "string", "minLength": 1, "maxLength": i.max_length},
+    "string": lambda i: {**NON_BLANK, "maxLength": i.max_length},
     "boolean": lambda i: {"type": "boolean"},
-    "ids": lambda i: {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    "ids": lambda i: {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": 5000},
 }
 
 
@@ -239,13 +313,15 @@ def document(registry: JobRegistry) -> dict:
     create["requestBody"]["content"]["application/json"]["schema"]["anyOf"] = [
         _ref(request_schema_name(t)) for t in startable]
     schemas = {**SCHEMAS, **{request_schema_name(t): request_schema(t) for t in startable}}
+    _secure(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "budget-assist", "version": "0.1.0",
                  "description": "Jobs that sync Actual budgets, propose categories and apply them. "
                                 "Errors: {\"error\": {\"code\", \"message\", \"field\"?}}."},
         "paths": paths,
-        "components": {"schemas": schemas},
+        "security": [{"session": []}, {"bearer": []}],
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

@@ -1,12 +1,12 @@
 """Reading request bodies and query strings into checked values, naming the field that is wrong."""
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Optional, Sequence
 
 import falcon
 
 from api.errors import BadRequest, PayloadTooLarge
+from api.json_limits import parse_json
 from core.errors import ValidationFailed
 from jobs.inputs import JobInput
 
@@ -25,7 +25,7 @@ def read_json(req: falcon.Request, *, allow_empty: bool = False) -> dict:
             return {}
         raise ValidationFailed("A JSON object body is required.", field="body", code="missing_body")
     try:
-        body = json.loads(raw)
+        body = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -99,6 +99,15 @@ def _read_ids(body: dict, i: JobInput) -> Optional[list[str]]:
 
 _INPUT_READERS: dict[str, Callable[[dict, JobInput], Any]] = {
     "string": _read_string, "boolean": _read_boolean, "ids": _read_ids}
+
+
+def idempotency_key(req: falcon.Request) -> Optional[str]:
+    """The Idempotency-Key header: at most 255 characters (the stored key's length)."""
+    key = req.get_header("Idempotency-Key")
+    if key is not None and len(key) > 255:
+        raise ValidationFailed("Idempotency-Key must be at most 255 characters.", field="Idempotency-Key",
+                               code="too_long")
+    return key
 
 
 def query_int(req: falcon.Request, name: str, default: int, low: int, high: int) -> int:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable
 
 from budget.connector import ApplyResult, Connector, Progress
+from budget.snapshot_retention import prune_snapshots
 from core.clock import Clock, utcnow
 from models.db import write_transaction
 from models.domain import Snapshot
@@ -22,9 +23,10 @@ class BudgetOperations:
     caller's: it is passed in as a callback, so budget/ knows nothing of suggestions.
     """
 
-    def __init__(self, snapshots_dir: Path, *, clock: Clock = utcnow) -> None:
+    def __init__(self, snapshots_dir: Path, *, clock: Clock = utcnow, snapshot_keep: int = 10) -> None:
         self.snapshots_dir = snapshots_dir
         self.clock = clock
+        self.snapshot_keep = snapshot_keep
 
     def sync(self, connector: Connector, progress: Progress, full: bool = False) -> tuple[dict, str]:
         """Pull the latest state (or download afresh when `full`); counts of new and changed transactions."""
@@ -52,6 +54,7 @@ class BudgetOperations:
                 existing = Snapshot.create(id=snapshot_id, budget_id=budget_id, job_id=job_id, path=str(info.path),
                                            size_bytes=info.size_bytes, transaction_count=info.transaction_count,
                                            category_count=info.category_count, created_at=self.clock())
+            prune_snapshots(budget_id, self.snapshot_keep)  # SNAPSHOT_KEEP newest per budget, the new one included
         result = {"snapshotId": existing.id, "transactions": existing.transaction_count,
                   "categories": existing.category_count, "sizeBytes": existing.size_bytes}
         return result, f"{plural(existing.transaction_count, 'transaction')}, {plural(existing.category_count, 'category', 'categories')}"

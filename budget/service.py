@@ -9,7 +9,8 @@ from typing import Any, Callable, Optional
 
 from budget.connector import ConnectorError
 from core.clock import Clock, utcnow
-from core.errors import InvalidTransition, NotFound, Unavailable, ValidationFailed
+from core.errors import Conflict, InvalidTransition, NotFound, Unavailable, ValidationFailed
+from models.db import write_transaction
 from models.domain import Budget
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,9 @@ class BudgetService:
     """Lists, creates and resolves budgets."""
 
     def __init__(self, *, clock: Clock = utcnow, actual_session: Optional[Callable[[], Any]] = None,
-                 list_ttl_seconds: float = 30.0) -> None:
+                 list_ttl_seconds: float = 30.0, max_budgets: int = 50) -> None:
         self.clock = clock
+        self.max_budgets = max_budgets
         self._actual_session = actual_session
         self._list_ttl = list_ttl_seconds
         self._files_cache: tuple[float, list[tuple[str, str]]] | None = None
@@ -38,8 +40,12 @@ class BudgetService:
         """Another demo budget with its own data, from a seed derived from its id."""
         budget_id = f"demo-{uuid.uuid4().hex[:12]}"
         seed = zlib.crc32(budget_id.encode()) & 0x7FFFFFFF  # fits a 32-bit INTEGER column
-        return Budget.create(id=budget_id, name=name, connector="demo", seed=seed, options={},
-                             created_at=self.clock())
+        with write_transaction():  # count and insert under the write lock: concurrent adds cannot pass the cap
+            if Budget.select().count() >= self.max_budgets:
+                raise Conflict(f"This service keeps at most {self.max_budgets} budgets (MAX_BUDGETS).",
+                               code="too_many_budgets")
+            return Budget.create(id=budget_id, name=name, connector="demo", seed=seed, options={},
+                                 created_at=self.clock())
 
     def local(self) -> list[Budget]:
         """The budgets recorded here, oldest first."""

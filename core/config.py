@@ -24,6 +24,35 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _password(env: Mapping[str, str]) -> Optional[str]:
+    """AUTH_PASSWORD, or the contents of AUTH_PASSWORD_FILE (the Docker-secret convention)."""
+    path = env.get("AUTH_PASSWORD_FILE", "").strip()
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"AUTH_PASSWORD_FILE cannot be read: {exc.strerror} ({path})") from None
+        if not value:
+            raise ConfigError(f"AUTH_PASSWORD_FILE is empty ({path})")
+        return value
+    return env.get("AUTH_PASSWORD") or None
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts(env: Mapping[str, str], host: str) -> tuple[str, ...]:
+    raw = env.get("ALLOWED_HOSTS", "").strip()
+    if raw:
+        return tuple(h.strip().lower().strip("[]") for h in raw.split(",") if h.strip())
+    extra = () if host in ("0.0.0.0", "::", "") else (host.lower().strip("[]"),)
+    return tuple(dict.fromkeys(LOOPBACK_NAMES + extra))
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -65,12 +94,21 @@ class Config:
     plugins: tuple[str, ...] = ()
     faults_dir: Optional[Path] = None
     suggest_min_confidence: float = 0.0
+    host: str = "127.0.0.1"
+    auth_password: Optional[str] = field(default=None, repr=False)
+    auth_disabled: bool = False
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    session_days: int = 30
+    snapshot_keep: int = 10
+    max_budgets: int = 50
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
         """Build the configuration from `env` (default: os.environ)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("DATA_DIR") or "./data").resolve()
+        host = (env.get("HOST") or "127.0.0.1").strip()
         timeouts = {}
         for key, value in env.items():
             if key.startswith("JOB_TIMEOUT_MINUTES_"):
@@ -98,8 +136,17 @@ class Config:
             plugins=tuple(name.strip() for name in env.get("BA_PLUGINS", "").split(",") if name.strip()),
             faults_dir=Path(env["BA_FAULTS_DIR"]).resolve() if env.get("BA_FAULTS_DIR", "").strip() else None,
             suggest_min_confidence=_float(env, "SUGGEST_MIN_CONFIDENCE", 0.0),
+            host=host,
+            auth_password=_password(env),
+            auth_disabled=_flag(env, "AUTH_DISABLED"),
+            allowed_hosts=_allowed_hosts(env, host),
+            trusted_proxies=tuple(p.strip() for p in (env.get("TRUSTED_PROXIES") or "127.0.0.1,::1").split(",")
+                                  if p.strip()),
+            session_days=_int(env, "SESSION_DAYS", 30, minimum=1),
+            snapshot_keep=_int(env, "SNAPSHOT_KEEP", 10, minimum=1),
+            max_budgets=_int(env, "MAX_BUDGETS", 50, minimum=1),
         )
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, event or failure reason."""
-        return [s for s in (self.actual_password, self.actual_encryption_password) if s]
+        return [s for s in (self.actual_password, self.actual_encryption_password, self.auth_password) if s]

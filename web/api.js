@@ -1,5 +1,7 @@
 // Thin JSON client for the budget-assist API, with ETag revalidation for polled resources.
 
+import { toLogin } from "./session.js";
+
 export class ApiError extends Error {
   constructor(status, code, message, field) {
     super(message || `Request failed (${status})`);
@@ -14,6 +16,7 @@ export class ApiError extends Error {
 const etagCache = new Map();
 
 async function errorFrom(resp) {
+  if (resp.status === 401) toLogin(); // logged out (or the session expired): to the login page and back
   let body = null;
   try {
     body = await resp.json();

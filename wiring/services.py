@@ -62,12 +62,12 @@ def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
 def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegistry] = None) -> Services:
     """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
-    budgets = BudgetService(actual_session=session)
+    budgets = BudgetService(actual_session=session, max_budgets=config.max_budgets)
     suggestions = SuggestionService()
     wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)
-    operations = BudgetOperations(config.data_dir / "snapshots")
+    operations = BudgetOperations(config.data_dir / "snapshots", snapshot_keep=config.snapshot_keep)
     steps = StepWork(budgets, connectors, operations, suggestions)
     registry = registry or default_registry()
     runners = steps.runners()

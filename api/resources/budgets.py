@@ -38,8 +38,7 @@ class BudgetsResource:
         body = v.read_json(req)
         v.only_fields(body, {"name", "connector"})
         name = v.string(body, "name")
-        connector = v.string(body, "connector", required=False) or "demo"
-        if connector != "demo":
+        if body.get("connector", "demo") != "demo":  # absent or "demo", as the OpenAPI document says (not null)
             raise ValidationFailed("connector must be \"demo\"; Actual budgets come from ACTUAL_SERVER_URL.",
                                    field="connector", code="invalid_value")
         budget = self.budgets.create_demo(name)

@@ -82,7 +82,7 @@ class JobResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
         body = v.read_json(req)
         values = v.job_inputs(body, self.submission.job_type(ref).inputs)
-        created = self.submission.submit(ref, values, idempotency_key=req.get_header("Idempotency-Key"), raw_body=body)
+        created = self.submission.submit(ref, values, idempotency_key=v.idempotency_key(req), raw_body=body)
         media = {"job": job_dict(created.job, self.jobs.registry), "steps": [step_dict(s) for s in created.steps]}
         if created.created or created.replayed:
             resp.status = falcon.HTTP_201

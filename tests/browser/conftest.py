@@ -98,13 +98,25 @@ def console():
     return ConsoleWatch()
 
 
+def log_in_through_the_page(page, stack) -> None:
+    """Open the Job Center logged out, get sent to /login, type the password, land back on the Job Center."""
+    page.goto(f"{stack.base_url}/")
+    page.wait_for_url(f"{stack.base_url}/login?next=%2F")
+    page.get_by_test_id("login-password").fill(stack.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{stack.base_url}/")
+    page.get_by_test_id("session-bar").get_by_test_id("logout").wait_for()
+    page.goto("about:blank")  # each test then opens the Job Center afresh (a hash-only change would not reload)
+
+
 @pytest.fixture
-def page(browser, console):
-    """A fresh page (own storage) at desktop size; the test fails if the page logs an error."""
+def page(browser, console, stack):
+    """A fresh page (own storage) at desktop size, logged in; the test fails if the page logs an error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC")
     page = context.new_page()
     page.on("console", console.on_console)
     page.on("pageerror", console.on_page_error)
+    log_in_through_the_page(page, stack)
     try:
         yield page
     finally:
@@ -113,8 +125,8 @@ def page(browser, console):
 
 
 @pytest.fixture
-def make_page(browser, console):
-    """make_page(color_scheme="dark", viewport=...): another page with its own context, watched like `page`."""
+def make_page(browser, console, stack):
+    """make_page(color_scheme="dark", viewport=...): another logged-in page with its own context, watched like `page`."""
     contexts = []
 
     def make(**options):
@@ -124,6 +136,7 @@ def make_page(browser, console):
         page = context.new_page()
         page.on("console", console.on_console)
         page.on("pageerror", console.on_page_error)
+        log_in_through_the_page(page, stack)
         return page
 
     yield make

@@ -126,9 +126,7 @@ def test_eight_clients_four_budgets_two_workers(stack_factory):
     responses, errors, created = [], [], set()
 
     def client(n: int) -> None:
-        import requests
-
-        session = requests.Session()
+        session = stack.new_session()
         for round_ in range(5):
             budget = budgets[(n + round_) % 4]
             kind = kinds[(n * 3 + round_) % 4]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -47,13 +48,16 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.faults_dir = data_dir / "faults"
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
+                    "AUTH_PASSWORD": f"stack-{secrets.token_urlsafe(12)}",  # the suites run with a password set
                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
                     "SYNC_INTERVAL_MINUTES": "0", "PYTHONUNBUFFERED": "1", "BA_FAULTS_DIR": str(self.faults_dir),
                     **(self.backend.env() if self.backend else {}), **(env or {})}
         self.commands = procfile_commands()
         self.web: Optional[subprocess.Popen] = None
         self.workers: list[subprocess.Popen] = []
+        self.password = self.env.get("AUTH_PASSWORD") or None
         self.http = requests.Session()
+        self.http.headers["Origin"] = self.base_url  # a state-changing request with the cookie names its origin
         self._logs: list[Path] = []
 
     def _spawn(self, name: str, extra_env: Optional[dict[str, str]] = None) -> subprocess.Popen:
@@ -67,7 +71,20 @@ class Stack:
         for _ in range(workers):
             self.start_worker()
         wait_until(self._healthy, 30, 0.1, "the web process to answer /api/health")
+        self.log_in(self.http)
         return self
+
+    def log_in(self, session: requests.Session) -> requests.Session:
+        """Log `session` in with the stack's password (as the login page does); a no-op when none is set."""
+        session.headers["Origin"] = self.base_url
+        if self.password:
+            r = session.post(f"{self.base_url}/api/session", json={"password": self.password}, timeout=30)
+            assert r.status_code == 204, r.text
+        return session
+
+    def new_session(self) -> requests.Session:
+        """Another logged-in HTTP client (its own connection pool and cookie)."""
+        return self.log_in(requests.Session())
 
     def start_worker(self, extra_env: Optional[dict[str, str]] = None) -> subprocess.Popen:
         """Start one more huey_consumer."""
@@ -105,6 +122,13 @@ class Stack:
             return detail if detail["job"]["status"] in statuses else None
 
         return wait_until(done, timeout, 0.05, f"job {job_id} to reach {statuses}")
+
+    def restart_web(self) -> None:
+        """Stop the web process (SIGTERM) and start a new one on the same port; wait until it answers."""
+        if self.web is not None:
+            stop(self.web, signal.SIGTERM, 30)
+        self.web = self._spawn("web")
+        wait_until(self._healthy, 30, 0.1, "the restarted web process to answer /api/health")
 
     def signal_worker(self, proc: subprocess.Popen, sig: int) -> None:
         """Send `sig` to a worker's process group."""

@@ -55,4 +55,6 @@ def faults(config):
 
 @pytest.fixture()
 def client(services):
-    return testing.TestClient(create_app(services))
+    """A client as the page is one: on an allowed Host, sending JSON."""
+    return testing.TestClient(create_app(services), headers={"Host": "localhost",
+                                                             "Content-Type": "application/json"})
