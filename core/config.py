@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
@@ -32,6 +33,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+NOTIFY_EVENTS = ("failure", "suggestions", "success")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or allowed[0]).strip().lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _events(env: Mapping[str, str]) -> frozenset[str]:
+    raw = env.get("NOTIFY_ON", "").strip()
+    if not raw:
+        return frozenset({"failure", "suggestions"})
+    events = frozenset(e.strip().lower() for e in raw.split(",") if e.strip())
+    unknown = sorted(events - set(NOTIFY_EVENTS))
+    if unknown:
+        raise ConfigError(f"NOTIFY_ON takes {', '.join(NOTIFY_EVENTS)}, got {', '.join(unknown)}")
+    return events
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,11 @@ class Config:
     plugins: tuple[str, ...] = ()
     faults_dir: Optional[Path] = None
     suggest_min_confidence: float = 0.0
+    log_format: str = "text"  # text | json (one object per line)
+    metrics_token: Optional[str] = field(default=None, repr=False)
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs; they may hold credentials
+    notify_on: frozenset[str] = frozenset({"failure", "suggestions"})
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -98,8 +125,15 @@ class Config:
             plugins=tuple(name.strip() for name in env.get("BA_PLUGINS", "").split(",") if name.strip()),
             faults_dir=Path(env["BA_FAULTS_DIR"]).resolve() if env.get("BA_FAULTS_DIR", "").strip() else None,
             suggest_min_confidence=_float(env, "SUGGEST_MIN_CONFIDENCE", 0.0),
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            notify_urls=tuple(u for u in re.split(r"[\s,]+", env.get("NOTIFY_URLS", "")) if u),
+            notify_on=_events(env),
+            public_url=(env.get("PUBLIC_URL") or
+                        f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}").rstrip("/"),
         )
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, event or failure reason."""
-        return [s for s in (self.actual_password, self.actual_encryption_password) if s]
+        return [s for s in (self.actual_password, self.actual_encryption_password, self.metrics_token,
+                            *self.notify_urls) if s]
