@@ -20,6 +20,18 @@ def last_successful_sync(budget_id: str, types: list[str]) -> Optional[dt.dateti
             .order_by(Job.completed_at.desc()).limit(1).scalar())
 
 
+def last_successful_syncs(types: list[str]) -> dict[str, Optional[dt.datetime]]:
+    """Every budget's latest successful sync in one statement (one index seek per budget, done by the database)."""
+    from models.domain import Budget
+
+    latest = Job.alias()
+    last = (latest.select(latest.completed_at)
+            .where(latest.budget_id == Budget.id, latest.status == "succeeded", latest.type.in_(types))
+            .order_by(latest.completed_at.desc()).limit(1))
+    rows = Budget.select(Budget.id, last.alias("last_sync")).tuples()
+    return {budget_id: dt.datetime.fromisoformat(at) if isinstance(at, str) else at for budget_id, at in rows}
+
+
 def next_sync_due(last_sync: Optional[dt.datetime], interval_minutes: int, now: dt.datetime) -> Optional[dt.datetime]:
     """SYNC_INTERVAL_MINUTES after the last successful sync (now if it never synced); None when scheduling is off."""
     if interval_minutes <= 0:

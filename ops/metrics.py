@@ -19,10 +19,10 @@ from prometheus_client.registry import Collector
 
 from core.clock import Clock, utcnow
 from jobs.registry import JobRegistry
-from jobs.sync_times import last_successful_sync, sync_types
+from jobs.sync_times import last_successful_syncs, sync_types
 from jobs.workers import WorkerDirectory
 from models.db import write_transaction
-from models.domain import Budget, Suggestion
+from models.domain import Suggestion
 from models.jobs import FINISHED_STATUSES, Job, PeriodicRun
 from models.ops import JobTally, Worker
 
@@ -203,9 +203,7 @@ class JobMetrics(Collector):
     def _sync_metrics(self) -> Iterable[Metric]:
         family = GaugeMetricFamily(f"{PREFIX}_last_successful_sync_timestamp_seconds",
                                    "When each budget last synced successfully (Unix time)", labels=["budget"])
-        types = sync_types(self.registry)
-        for (budget_id,) in Budget.select(Budget.id).tuples():
-            last = last_successful_sync(budget_id, types)
+        for budget_id, last in sorted(last_successful_syncs(sync_types(self.registry)).items()):
             if last is not None:
                 family.add_metric([budget_id], _timestamp(last))
         return [family]
