@@ -182,3 +182,22 @@ def test_the_schedule_counts_from_the_last_successful_sync(client, services):
     due = dt.datetime.fromisoformat(body["nextSyncDueAt"][:-1])
     assert abs((due - ended).total_seconds() - 3600) < 0.01
     assert client.simulate_get("/api/schedule", params={"budgetId": "nope"}).status_code == 422
+
+
+def test_the_scheduled_sync_waits_an_interval_after_any_successful_sync(services):
+    from jobs.scheduling import ScheduledSync
+    from models.jobs import Job
+
+    run(services, "sync_and_suggest", {"sync": ok, "suggestions": ok})  # the user's own first sync
+    assert ScheduledSync(services.jobs, 60).enqueue_due() == []  # not a minute later: 60 minutes after it
+    ended = services.jobs.get(Job.select(Job.id).scalar()).completed_at
+    services.jobs.clock = lambda: ended + dt.timedelta(minutes=60)
+    (job_id,) = ScheduledSync(services.jobs, 60).enqueue_due()
+    assert services.jobs.get(job_id).trigger == "scheduled"
+    assert ScheduledSync(services.jobs, 60).enqueue_due() == []  # once, while it is queued
+
+
+def test_a_budget_that_never_synced_is_due_at_once(services):
+    from jobs.scheduling import ScheduledSync
+
+    assert len(ScheduledSync(services.jobs, 60).enqueue_due()) == 1
