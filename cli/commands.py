@@ -18,7 +18,7 @@ from core.redact import register_secrets
 from jobs.registry import JobRegistry
 from jobs.retention import purge_old_jobs
 from jobs.submission import JobSubmission
-from jobs.sync_times import last_successful_sync, next_sync_due, sync_types
+from jobs.sync_times import last_successful_syncs, next_sync_due, sync_types
 from jobs.workers import WorkerDirectory
 from models.db import database
 from models.domain import Suggestion
@@ -167,12 +167,12 @@ def budgets_command(args: argparse.Namespace, services: Services) -> int:
 
         rows = [budget_dict(b) for b in services.budgets.local()]
         warning = exc.message
-    types = sync_types(services.registry)
+    last_syncs = last_successful_syncs(sync_types(services.registry))
     now = utcnow()
     pending_counts = dict(Suggestion.select(Suggestion.budget_id, fn.COUNT(Suggestion.id))
                           .where(Suggestion.status == "pending").group_by(Suggestion.budget_id).tuples())
     for row in rows:
-        last = last_successful_sync(row["id"], types)
+        last = last_syncs.get(row["id"])
         due = next_sync_due(last, services.config.sync_interval_minutes, now)
         row.update(lastSyncAt=last, nextSyncDueAt=max(due, now) if due else None,
                    pendingSuggestions=pending_counts.get(row["id"], 0))

@@ -10,6 +10,7 @@ from huey.api import Huey, TaskWrapper
 
 from jobs.retention import purge_old_jobs
 from jobs.scheduling import ScheduledSync, claim_slot
+from jobs.workers import WorkerDirectory
 from wiring.process import Worker
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def register(huey: Huey, worker: Worker, reconcile: TaskWrapper, notify_finished
         with worker.connected() as s:
             if not claim_slot("retention", dt.timedelta(hours=23), s.jobs.clock()):
                 return 0
+            WorkerDirectory(config.heartbeat_timeout_seconds).forget_old()  # rows of workers killed long ago
             return purge_old_jobs(config.job_retention_days)
 
     @huey.periodic_task(crontab(minute="*"))
