@@ -45,3 +45,13 @@ class JobNotice(BaseModel):
 
     class Meta:
         table_name = "job_notice"
+
+
+class BudgetLastSync(BaseModel):
+    """A budget's latest successful sync up to the metrics roll-up's watermark."""
+
+    budget_id = pw.CharField(primary_key=True, max_length=64)
+    last_success_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "budget_last_sync"

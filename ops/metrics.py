@@ -19,12 +19,12 @@ from prometheus_client.registry import Collector
 
 from core.clock import Clock, utcnow
 from jobs.registry import JobRegistry
-from jobs.sync_times import last_successful_syncs, sync_types
+from jobs.sync_times import sync_types
 from jobs.workers import WorkerDirectory
-from models.db import write_transaction
+from models.db import database, is_sqlite, write_transaction
 from models.domain import Suggestion
 from models.jobs import FINISHED_STATUSES, Job, PeriodicRun
-from models.ops import JobTally, Worker
+from models.ops import BudgetLastSync, JobTally, Worker
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +46,6 @@ class Tally:
     duration_sum: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))
 
-    def add(self, started: dt.datetime | None, completed: dt.datetime | None, attempt: int) -> None:
-        """Count one finished job."""
-        self.count += 1
-        self.retries += max(attempt - 1, 0)
-        if started is not None and completed is not None:
-            seconds = max((completed - started).total_seconds(), 0.0)
-            self.duration_count += 1
-            self.duration_sum += seconds
-            for i, bound in enumerate(DURATION_BUCKETS):
-                if seconds <= bound:
-                    self.buckets[i] += 1
-
     def merge(self, other: "Tally") -> None:
         """Add another tally's numbers to this one."""
         self.count += other.count
@@ -65,6 +53,10 @@ class Tally:
         self.duration_count += other.duration_count
         self.duration_sum += other.duration_sum
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets)]
+
+
+def _datetime(value: object) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
 def _timestamp(value: dt.datetime) -> float:
@@ -99,14 +91,49 @@ class JobMetrics(Collector):
 
     @staticmethod
     def _finished_between(start: dt.datetime, end: dt.datetime | None) -> dict[tuple[str, str], Tally]:
-        query = Job.select(Job.type, Job.status, Job.started_at, Job.completed_at, Job.attempt).where(
-            Job.completed_at >= start, Job.status.in_(FINISHED_STATUSES))
+        """Tallies of the jobs that ended in [start, end), summed by the database (index job_completed).
+
+        The duration is computed once per job in a materialized CTE (inlined, it was parsed again for every
+        bucket: 45 s instead of 10 s for the first roll-up of 1,000,000 jobs).
+        """
+        p = database.obj.param
+        seconds = ("(julianday(completed_at) - julianday(started_at)) * 86400" if is_sqlite()
+                   else "EXTRACT(EPOCH FROM (completed_at - started_at))")
+        bucket = "CASE " + " ".join(f"WHEN d <= {b!r} THEN {i}" for i, b in enumerate(DURATION_BUCKETS)) + \
+            f" ELSE {len(DURATION_BUCKETS)} END"
+        sql = (f"WITH finished AS MATERIALIZED (SELECT type, status, attempt, {seconds} AS d FROM job "
+               f"WHERE completed_at >= {p}" + (f" AND completed_at < {p}" if end else "") + ") "
+               f"SELECT type, status, {bucket} AS bucket, COUNT(*), "
+               "SUM(CASE WHEN attempt > 1 THEN attempt - 1 ELSE 0 END), COUNT(d), COALESCE(SUM(d), 0) "
+               "FROM finished GROUP BY type, status, bucket")
+        tallies: dict[tuple[str, str], Tally] = {}
+        for type_name, status, index, count, retries, d_count, d_sum in database.execute_sql(
+                sql, [start] + ([end] if end else [])):
+            tally = tallies.setdefault((type_name, status), Tally())
+            tally.count += int(count)
+            tally.retries += int(retries or 0)
+            if d_count:  # a job canceled before it started has no duration
+                tally.duration_count += int(d_count)
+                tally.duration_sum += max(float(d_sum), 0.0)
+                for i in range(int(index), len(DURATION_BUCKETS)):  # cumulative: it is within every later bound
+                    tally.buckets[i] += int(d_count)
+        return tallies
+
+    def _synced_between(self, start: dt.datetime, end: dt.datetime | None) -> dict[str, dt.datetime]:
+        """Each budget's latest successful sync that ended in [start, end).
+
+        Rows, not GROUP BY, and no indexable status filter: so SQLite reads the range of job_completed (a
+        GROUP BY or a status filter made it walk another index through all 1,000,000 jobs).
+        """
+        query = Job.select(Job.budget_id, Job.status, Job.type, Job.completed_at).where(Job.completed_at >= start)
         if end is not None:
             query = query.where(Job.completed_at < end)
-        tallies: dict[tuple[str, str], Tally] = {}
-        for type_name, status, started, completed, attempt in query.tuples().iterator():
-            tallies.setdefault((type_name, status), Tally()).add(started, completed, attempt or 0)
-        return tallies
+        types = set(sync_types(self.registry))
+        last: dict[str, dt.datetime] = {}
+        for budget_id, status, type_name, completed in query.tuples().iterator():
+            if status == "succeeded" and type_name in types and (budget_id not in last or completed > last[budget_id]):
+                last[budget_id] = completed
+        return last
 
     def roll_up(self) -> bool:
         """Fold jobs finished before now - ROLLUP_LAG into the tallies when the watermark lags; True if done."""
@@ -135,11 +162,17 @@ class JobMetrics(Collector):
                                       JobTally.duration_sum: tally.duration_sum,
                                       JobTally.buckets: JobTally.buckets.db_value(tally.buckets)})
                  .execute())
+            for budget_id, last in self._synced_between(seen, target).items():
+                (BudgetLastSync.insert(budget_id=budget_id, last_success_at=last)
+                 .on_conflict(conflict_target=[BudgetLastSync.budget_id],
+                              update={BudgetLastSync.last_success_at: pw.fn.MAX(BudgetLastSync.last_success_at, last)
+                                      if is_sqlite() else pw.fn.GREATEST(BudgetLastSync.last_success_at, last)})
+                 .execute())
         log.debug("metrics: finished jobs rolled up to %s", target)
         return True
 
-    def finished(self) -> dict[tuple[str, str], Tally]:
-        """Every finished job's tally: the stored totals plus the jobs finished since the watermark."""
+    def finished(self) -> tuple[dict[tuple[str, str], Tally], dt.datetime]:
+        """Every finished job's tally (the stored totals plus the jobs finished since), and the watermark."""
         try:
             self.roll_up()
         except pw.OperationalError:  # the database was busy: this scrape reads without folding
@@ -147,19 +180,19 @@ class JobMetrics(Collector):
         totals, watermark = self._snapshot()
         for key, fresh in self._finished_between(watermark, None).items():
             totals.setdefault(key, Tally()).merge(fresh)
-        return totals
+        return totals, watermark
 
     # ------------------------------------------------------------------ collect
     def collect(self) -> Iterator[Metric]:
         """Every metric family, read now."""
         now = self.clock()
-        yield from self._job_metrics(now)
+        totals, watermark = self.finished()
+        yield from self._job_metrics(now, totals)
         yield from self._suggestion_metrics()
-        yield from self._sync_metrics()
+        yield from self._sync_metrics(watermark)
         yield from self._worker_metrics(now)
 
-    def _job_metrics(self, now: dt.datetime) -> Iterable[Metric]:
-        totals = self.finished()
+    def _job_metrics(self, now: dt.datetime, totals: dict[tuple[str, str], Tally]) -> Iterable[Metric]:
         finished = CounterMetricFamily(f"{PREFIX}_jobs_finished", "Jobs that ended, by type and final status",
                                        labels=["type", "status"])
         retries = CounterMetricFamily(f"{PREFIX}_job_retries", "Attempts after the first, of jobs that ended",
@@ -200,12 +233,16 @@ class JobMetrics(Collector):
             family.add_metric([budget_id, status], count)
         return [family]
 
-    def _sync_metrics(self) -> Iterable[Metric]:
+    def _sync_metrics(self, watermark: dt.datetime) -> Iterable[Metric]:
         family = GaugeMetricFamily(f"{PREFIX}_last_successful_sync_timestamp_seconds",
                                    "When each budget last synced successfully (Unix time)", labels=["budget"])
-        for budget_id, last in sorted(last_successful_syncs(sync_types(self.registry)).items()):
-            if last is not None:
-                family.add_metric([budget_id], _timestamp(last))
+        # raw rows: peewee's general date parsing took most of a scrape with 1,000 budgets
+        last = {b: _datetime(at) for b, at in database.execute_sql(
+            "SELECT budget_id, last_success_at FROM budget_last_sync").fetchall()}
+        for budget_id, at in self._synced_between(watermark, None).items():
+            last[budget_id] = max(at, last.get(budget_id, at))
+        for budget_id, at in sorted(last.items()):
+            family.add_metric([budget_id], _timestamp(at))
         return [family]
 
     def _worker_metrics(self, now: dt.datetime) -> Iterable[Metric]:

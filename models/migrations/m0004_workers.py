@@ -1,9 +1,9 @@
-"""Worker liveness rows, the finished-job tallies behind /metrics, job notices, and the indexes they read."""
+"""Worker liveness rows, the finished-job tallies and last syncs behind /metrics, job notices, and their indexes."""
 from __future__ import annotations
 
 import peewee as pw
 
-from models.ops import JobNotice, JobTally, Worker
+from models.ops import BudgetLastSync, JobNotice, JobTally, Worker
 
 INDEXES = [
     "CREATE INDEX worker_last_seen ON worker (last_seen_at)",
@@ -15,7 +15,7 @@ INDEXES = [
 
 
 def up(db: pw.Database) -> None:
-    """Create the worker, job_tally and job_notice tables and their indexes."""
-    db.create_tables([Worker, JobTally, JobNotice], safe=False)
+    """Create the worker, job_tally, job_notice and budget_last_sync tables and their indexes."""
+    db.create_tables([Worker, JobTally, JobNotice, BudgetLastSync], safe=False)
     for statement in INDEXES:
         db.execute_sql(statement)
