@@ -190,11 +190,11 @@ def test_the_scheduled_sync_waits_an_interval_after_any_successful_sync(services
 
     run(services, "sync_and_suggest", {"sync": ok, "suggestions": ok})  # the user's own first sync
     assert ScheduledSync(services.jobs, 60).enqueue_due() == []  # not a minute later: 60 minutes after it
-    ended = services.jobs.get(Job.select(Job.id).scalar()).completed_at
-    services.jobs.clock = lambda: ended + dt.timedelta(minutes=60)
-    (job_id,) = ScheduledSync(services.jobs, 60).enqueue_due()
-    assert services.jobs.get(job_id).trigger == "scheduled"
-    assert ScheduledSync(services.jobs, 60).enqueue_due() == []  # once, while it is queued
+    ended = services.job_queries.get(Job.select(Job.id).scalar()).completed_at
+    an_hour_later = lambda: ended + dt.timedelta(minutes=60)  # noqa: E731
+    (job_id,) = ScheduledSync(services.jobs, 60, clock=an_hour_later).enqueue_due()
+    assert services.job_queries.get(job_id).trigger == "scheduled"
+    assert ScheduledSync(services.jobs, 60, clock=an_hour_later).enqueue_due() == []  # once, while it is queued
 
 
 def test_a_budget_that_never_synced_is_due_at_once(services):
