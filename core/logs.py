@@ -132,6 +132,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         root.addHandler(ours)
     ours.setFormatter(make_formatter(fmt))
     root.setLevel(level)
+    logging.captureWarnings(True)  # Python warnings (a library's ConvergenceWarning) become lines like any other
     for handler in root.handlers:  # a handler someone else added (pytest's) still never sees a secret
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
