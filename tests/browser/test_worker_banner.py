@@ -25,7 +25,7 @@ def own_stack(tmp_path):
         s.stop()
 
 
-def test_the_banner_shows_while_no_worker_runs_and_hides_when_one_comes_back(page, own_stack):
+def test_the_banner_shows_while_no_worker_runs_and_hides_when_one_comes_back(own_stack, page):  # page closes first
     stack = own_stack
     done = stack.post_job("budget-sync")
     stack.wait_job(done["id"])
