@@ -28,6 +28,7 @@ migrate: venv
 
 run: migrate
 	@echo "budget-assist: open http://$${HOST:-127.0.0.1}:$(PORT)/ (Ctrl-C stops web and worker)"
+	@echo "admin command: $(BIN)/budget-assist doctor | jobs list | budgets | workers | --help"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --port $(PORT)
 
 test-deps: $(VENV)/.installed-test

@@ -20,6 +20,7 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logger_class = "ops.gunicorn_logger.GunicornLogger"  # gunicorn's lines through our one renderer (format, redaction)
 control_socket_disable = True  # gunicorn 27's ~/.gunicorn/gunicorn.ctl would be shared by every instance
 limit_request_line = 4094
 limit_request_fields = 100

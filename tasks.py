@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from huey.api import Huey, TaskWrapper
 
 import periodic.schedule
+from core.logs import job_context
 from wiring.process import Worker, config, huey, process
 
 log = logging.getLogger("tasks")
@@ -41,6 +42,7 @@ class WorkerTasks:
 
     run_job: TaskWrapper
     reconcile: TaskWrapper
+    notify_finished: TaskWrapper
     queue: HueyJobQueue
 
 
@@ -49,16 +51,28 @@ def register(huey: Huey, worker: Worker) -> WorkerTasks:
 
     @huey.on_startup()
     def startup() -> None:
-        """Prepare the database and recover lost jobs when a worker starts."""
+        """Prepare the database, announce this worker and recover lost jobs when a worker starts."""
         with worker.connected():
+            if not worker.presence().start():
+                return  # huey runs this hook in every worker thread; the process is ready once
             counts = worker.reconciler().run()
         log.info("worker ready on %s: reconciled %s", worker.config.host_name, counts)
+
+    @huey.on_shutdown()
+    def shutdown() -> None:
+        """Remove this worker's liveness row and send the notifications already queued."""
+        with worker.connected():
+            worker.presence().stop()
+        worker.stop_notices()
 
     @huey.task()
     def run_job(job_id: str) -> str:
         """Run one job through the orchestrator."""
-        with worker.connected():
-            return worker.orchestrator().run(job_id).status
+        with job_context(job_id), worker.connected(), worker.presence().running(job_id):
+            status = worker.orchestrator().run(job_id).status
+        if worker.config.notify_urls and status in ("failed", "succeeded"):
+            notify_finished()  # its own task: a slow receiver never holds this job or its budget
+        return status
 
     @huey.task()
     def reconcile() -> dict:
@@ -66,11 +80,20 @@ def register(huey: Huey, worker: Worker) -> WorkerTasks:
         with worker.connected():
             return worker.reconciler().run()
 
-    return WorkerTasks(run_job, reconcile, HueyJobQueue(huey, run_job))
+    @huey.task()
+    def notify_finished() -> int:
+        """Announce the jobs that ended and were not announced yet (each once, across all workers)."""
+        notices = worker.notices()
+        if notices is None:
+            return 0
+        with worker.connected():
+            return notices.sweep()
+
+    return WorkerTasks(run_job, reconcile, notify_finished, HueyJobQueue(huey, run_job))
 
 
 worker_tasks = register(huey, process)
-periodic_tasks = periodic.schedule.register(huey, process, worker_tasks.reconcile)
+periodic_tasks = periodic.schedule.register(huey, process, worker_tasks.reconcile, worker_tasks.notify_finished)
 process.queue = worker_tasks.queue
 run_job, reconcile = worker_tasks.run_job, worker_tasks.reconcile
 __all__ = ["config", "huey", "process", "run_job", "reconcile", "periodic_tasks"]

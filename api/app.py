@@ -11,9 +11,10 @@ from api.etag import EtagMemo
 from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
 from api.security import SecurityMiddleware
-from api.resources.budgets import BudgetResource, BudgetsResource, HealthResource
+from api.resources.budgets import BudgetResource, BudgetsResource
 from api.resources.session import LoginPageResource, SessionResource, TokenResource, TokensResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
+from api.resources.ops import HealthResource, MetricsAccess, MetricsResource, ScheduleResource, WorkersResource
 from api.resources.snapshots import BudgetSnapshotsResource, SnapshotFileResource
 from api.resources.suggestions import SuggestionBulkReviewResource, SuggestionReviewResource, SuggestionsResource
 from budget.snapshots import SnapshotQueries
@@ -21,7 +22,10 @@ from auth.policy import Gate, announce
 from core.config import Config
 from jobs.removal import BudgetRemoval
 from jobs.submission import JobSubmission
+from jobs.sync_times import SyncSchedule
+from jobs.workers import WorkerDirectory
 from models.db import change_marker
+from ops.metrics import JobMetrics
 from wiring.services import Services
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -46,7 +50,13 @@ def create_app(services: Services, gate: Optional[Gate] = None) -> falcon.App:
     install_error_handlers(app)
     jobs, suggestions = services.jobs, services.suggestions
     submission = JobSubmission(jobs, services.budgets, suggestions)
-    app.add_route("/api/health", HealthResource())
+    workers = WorkerDirectory(services.config.heartbeat_timeout_seconds)
+    app.add_route("/api/health", HealthResource(workers))
+    app.add_route("/api/workers", WorkersResource(workers))
+    schedule = SyncSchedule(services.registry, services.config.sync_interval_minutes, jobs.clock)
+    app.add_route("/api/schedule", ScheduleResource(schedule, services.budgets))
+    app.add_route("/metrics", MetricsResource(JobMetrics(services.registry, workers),
+                                              MetricsAccess(services.config.metrics_token)))
     app.add_route("/api/budgets", BudgetsResource(services.budgets))
     snapshots = SnapshotQueries(services.config.data_dir / "snapshots", services.budgets)
     app.add_route("/api/budgets/{budget_id}/snapshots", BudgetSnapshotsResource(snapshots, services.registry))

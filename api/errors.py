@@ -55,7 +55,7 @@ def _service_error(req: falcon.Request, resp: falcon.Response, ex: ServiceError,
 
 def _http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: dict) -> None:
     resp.status = ex.status
-    code = ex.code or {401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    code = ex.code or {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                        413: "payload_too_large", 415: "unsupported_media_type"}.get(ex.status_code, "http_error")
     message = ex.description or ex.title or "Request failed"
     resp.media = error_body(code, message)

@@ -28,13 +28,21 @@ class DatabaseConnection:
 
 
 class RequestLog:
-    """One summary line per API request: method, path, status, milliseconds."""
+    """One access line per request: method, path, status, milliseconds (health checks and scrapes at DEBUG).
+
+    The line's text is escaped where it is rendered (core.logs), so a path cannot forge a line.
+    """
+
+    ROUTINE = ("/api/health", "/metrics")
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
-        if log.isEnabledFor(logging.INFO) and req.path.startswith("/api/"):
+        level = logging.DEBUG if req.path in self.ROUTINE else logging.INFO
+        if log.isEnabledFor(level):
             elapsed = (time.perf_counter() - req.context.started) * 1000
-            status = resp.status[:3] if isinstance(resp.status, str) else resp.status
-            log.info("%s %s %s %.1fms", escape(req.method), escape(req.relative_uri), status, elapsed)
+            status = int(resp.status[:3]) if isinstance(resp.status, str) else int(resp.status)
+            log.log(level, "%s %s %s %.1fms", escape(req.method), escape(req.relative_uri), status, elapsed,
+                    extra={"method": req.method, "path": req.relative_uri, "status": status,
+                           "duration_ms": round(elapsed, 2)})

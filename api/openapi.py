@@ -129,8 +129,29 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "Weak ETag;
 IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
 
 PATHS = {
-    "/api/health": {"get": {"summary": "Liveness and database check", "responses": {
-        "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, "Healthy")}}},
+    "/api/health": {"get": {"summary": "Liveness and database check; degraded while jobs wait and no worker is alive",
+                            "responses": {"200": _json({"type": "object", "required": ["status", "workers", "queuedJobs"],
+                                                        "properties": {
+        "status": {"enum": ["ok", "degraded"]}, "workers": {"type": "integer", "description": "live worker processes"},
+        "queuedJobs": {"type": "integer"}, "message": {"type": "string"}}}, "Healthy or degraded")}}},
+    "/api/schedule": {"get": {"summary": "A budget's last successful sync and when its next scheduled sync is due",
+                              "parameters": [{"name": "budgetId", "in": "query", "required": True,
+                                              "schema": {"type": "string"}}],
+                              "responses": {"200": _json({"type": "object", "required": [
+                                  "budgetId", "intervalMinutes", "lastSyncAt", "nextSyncDueAt"], "properties": {
+                                  "budgetId": {"type": "string"}, "intervalMinutes": {"type": "integer"},
+                                  "lastSyncAt": {"type": ["string", "null"], "format": "date-time"},
+                                  "nextSyncDueAt": {"type": ["string", "null"], "format": "date-time",
+                                                    "description": "null when SYNC_INTERVAL_MINUTES is 0"}}},
+                                  "Schedule"), **_errors(422)}}},
+    "/api/workers": {"get": {"summary": "Worker processes seen in the last day", "responses": {
+        "200": _json({"type": "object", "required": ["workers"], "properties": {"workers": {"type": "array", "items": {
+            "type": "object", "required": ["id", "host", "pid", "startedAt", "lastSeenAt", "alive"], "properties": {
+                "id": {"type": "string"}, "host": {"type": "string"}, "pid": {"type": "integer"},
+                "startedAt": {"type": "string", "format": "date-time"},
+                "lastSeenAt": {"type": "string", "format": "date-time"},
+                "runningJobId": {"type": ["string", "null"]}, "runningJobs": {"type": "integer"},
+                "alive": {"type": "boolean"}}}}}}, "Workers")}}},
     "/api/budgets": {
         "get": {"summary": "Demo budgets and, with ACTUAL_SERVER_URL, the Actual server's files", "responses": {
             "200": _json({"type": "object", "required": ["budgets"], "properties": {

@@ -26,6 +26,7 @@ PUBLIC = frozenset({
     ("GET", "/login"), ("HEAD", "/login"),
     ("GET", "/static/login.js"), ("GET", "/static/login.css"), ("GET", "/static/app.css"),
     ("GET", "/api/session"), ("POST", "/api/session"), ("DELETE", "/api/session"),
+    ("GET", "/metrics"),  # MetricsAccess decides: a METRICS_TOKEN bearer, a session or an API token
 })
 
 SECURITY_HEADERS = {

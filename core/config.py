@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
@@ -63,6 +64,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+NOTIFY_EVENTS = ("failure", "suggestions", "success")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or allowed[0]).strip().lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _events(env: Mapping[str, str]) -> frozenset[str]:
+    raw = env.get("NOTIFY_ON", "").strip()
+    if not raw:
+        return frozenset({"failure", "suggestions"})
+    events = frozenset(e.strip().lower() for e in raw.split(",") if e.strip())
+    unknown = sorted(events - set(NOTIFY_EVENTS))
+    if unknown:
+        raise ConfigError(f"NOTIFY_ON takes {', '.join(NOTIFY_EVENTS)}, got {', '.join(unknown)}")
+    return events
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the web and worker processes take from the environment.
@@ -102,6 +124,11 @@ class Config:
     session_days: int = 30
     snapshot_keep: int = 10
     max_budgets: int = 50
+    log_format: str = "text"  # text | json (one object per line)
+    metrics_token: Optional[str] = field(default=None, repr=False)
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs; they may hold credentials
+    notify_on: frozenset[str] = frozenset({"failure", "suggestions"})
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -145,8 +172,15 @@ class Config:
             session_days=_int(env, "SESSION_DAYS", 30, minimum=1),
             snapshot_keep=_int(env, "SNAPSHOT_KEEP", 10, minimum=1),
             max_budgets=_int(env, "MAX_BUDGETS", 50, minimum=1),
+            log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            notify_urls=tuple(u for u in re.split(r"[\s,]+", env.get("NOTIFY_URLS", "")) if u),
+            notify_on=_events(env),
+            public_url=(env.get("PUBLIC_URL") or
+                        f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}").rstrip("/"),
         )
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, event or failure reason."""
-        return [s for s in (self.actual_password, self.actual_encryption_password, self.auth_password) if s]
+        return [s for s in (self.actual_password, self.actual_encryption_password, self.auth_password,
+                            self.metrics_token, *self.notify_urls) if s]

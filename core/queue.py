@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Optional
 from urllib.parse import urlparse
 
 from huey import RedisHuey, SqliteHuey
@@ -18,19 +19,44 @@ class TunedSqliteStorage(SqliteStorage):
         return conn
 
 
-class TunedSqliteHuey(SqliteHuey):
+class ConsumerHook:
+    """Calls `before_consumer` when huey_consumer creates its consumer (after it attached its log handler)."""
+
+    before_consumer: Optional[Callable[[], None]] = None
+
+    def create_consumer(self, **options):  # noqa: ANN201 - Huey's signature
+        if self.before_consumer is not None:
+            self.before_consumer()
+        return super().create_consumer(**options)
+
+
+class TunedSqliteHuey(ConsumerHook, SqliteHuey):
     """SqliteHuey on the tuned storage."""
 
     storage_class = TunedSqliteStorage
 
 
-def make_huey(queue_url: str, name: str = "budget-assist") -> Huey:
-    """A Huey for `queue_url` (sqlite:///path or redis://host:port/db); results are not stored."""
+class HookedRedisHuey(ConsumerHook, RedisHuey):
+    """RedisHuey with the consumer hook."""
+
+
+def make_huey(queue_url: str, name: str = "budget-assist",
+              before_consumer: Optional[Callable[[], None]] = None) -> Huey:
+    """A Huey for `queue_url` (sqlite:///path or redis://host:port/db); results are not stored.
+
+    `before_consumer` runs in huey_consumer before the consumer starts (the worker's logging set-up).
+    """
+    huey = _make_huey(queue_url, name)
+    huey.before_consumer = before_consumer
+    return huey
+
+
+def _make_huey(queue_url: str, name: str) -> Huey:
     parsed = urlparse(queue_url)
     if parsed.scheme == "sqlite":
         path = queue_url[len("sqlite:///"):] if queue_url.startswith("sqlite:///") else parsed.path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return TunedSqliteHuey(name, filename=path, results=False, journal_mode="wal", timeout=10)
     if parsed.scheme in ("redis", "rediss"):
-        return RedisHuey(name, url=queue_url, results=False, blocking=True, read_timeout=1)
+        return HookedRedisHuey(name, url=queue_url, results=False, blocking=True, read_timeout=1)
     raise ValueError(f"QUEUE_URL must start with sqlite:/// or redis://, got {parsed.scheme!r}")

@@ -32,16 +32,3 @@ class RedactingFilter(logging.Filter):
             if masked != message:
                 record.msg, record.args = masked, None
         return True
-
-
-def configure_logging(level: str) -> None:
-    """One format for web and worker, with secrets masked on every handler."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())

@@ -11,6 +11,7 @@ import peewee as pw
 
 from budget.connector import ConnectorError
 from core.errors import ServiceError
+from core.logs import bind_job
 from core.redact import redact
 from jobs.checkpoint import CancelRequested, Checkpoint, Heartbeat, ShuttingDown, TimedOut
 from jobs.registry import step_label
@@ -63,9 +64,10 @@ class JobOrchestrator:
         if not claim.started:
             if claim.not_before is not None:
                 self.service.enqueue_when_due(job_id, claim.not_before)
-            log.info("job %s not started: %s", job_id, claim.reason)
+            log.debug("job %s not started: %s", job_id, claim.reason)  # routine: a retry not due, a busy budget
             return RunOutcome("skipped", claim.reason)
         job = claim.job
+        bind_job(budget_id=job.budget_id, job_type=job.type)  # on every log line of this run (core.logs)
         job_type = self.service.job_type(job)
         checkpoint = Checkpoint(
             cancel_requested=lambda: self.service.cancel_requested(job_id),

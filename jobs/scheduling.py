@@ -6,6 +6,7 @@ import logging
 
 from core.clock import Clock, utcnow
 from jobs.service import JobService
+from jobs.sync_times import last_successful_syncs, next_sync_due, sync_types
 from models.db import write_transaction
 from models.domain import Budget
 from models.jobs import PeriodicRun
@@ -25,7 +26,10 @@ def claim_slot(name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
 
 
 class ScheduledSync:
-    """Enqueues `scheduled_sync_and_suggest` for each budget every SYNC_INTERVAL_MINUTES."""
+    """Enqueues `scheduled_sync_and_suggest` for a budget SYNC_INTERVAL_MINUTES after its last successful sync.
+
+    The last successful sync of any trigger counts: a user's own sync moves the next scheduled one.
+    """
 
     def __init__(self, service: JobService, interval_minutes: int, *, clock: Clock = utcnow) -> None:
         self.service = service
@@ -40,9 +44,13 @@ class ScheduledSync:
         now = self.clock()
         # Read the ids first: a SELECT still stepping holds a read snapshot, and claim_slot's write transaction
         # would have to upgrade it, which SQLite refuses at once ("database is locked", no busy wait) when
-        # another process committed meanwhile (issue 11: 8 skipped scheduled syncs in 11 minutes).
+        # another process committed meanwhile.
+        last_syncs = last_successful_syncs(sync_types(self.service.registry))
         budget_ids = [budget_id for (budget_id,) in Budget.select(Budget.id).tuples()]
         for budget_id in budget_ids:
+            due = next_sync_due(last_syncs.get(budget_id), int(self.interval.total_seconds() // 60), now)
+            if due is not None and due > now + SLACK:
+                continue  # synced recently, by the schedule or by hand
             if self.service.active_twin(budget_id, "scheduled_sync_and_suggest") is not None:
                 continue  # never while one is queued or running; the slot stays open for the next minute
             if not claim_slot(f"scheduled_sync:{budget_id}", self.interval, now):

@@ -50,3 +50,12 @@ def migrate() -> list[int]:
             log.info("applied migration %s", name)
     return applied
 
+
+
+def pending() -> list[int]:
+    """The numbers of the migrations not applied yet (all of them on an empty database)."""
+    tables = database.get_tables()
+    current = 0
+    if "schema_version" in tables:
+        current = database.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+    return [number for number, _ in _available() if number > current]

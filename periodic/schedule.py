@@ -10,6 +10,7 @@ from huey.api import Huey, TaskWrapper
 
 from jobs.retention import purge_old_jobs
 from jobs.scheduling import ScheduledSync, claim_slot
+from jobs.workers import WorkerDirectory
 from wiring.process import Worker
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,11 @@ class PeriodicTasks:
     schedule_sync_and_suggest: TaskWrapper
     reconcile_every_interval: TaskWrapper
     purge_expired_jobs: TaskWrapper
+    announce_finished_jobs: TaskWrapper
 
 
-def register(huey: Huey, worker: Worker, reconcile: TaskWrapper) -> PeriodicTasks:
-    """Declare the periodic tasks on `huey` (once per process); `reconcile` is the worker's reconcile task."""
+def register(huey: Huey, worker: Worker, reconcile: TaskWrapper, notify_finished: TaskWrapper) -> PeriodicTasks:
+    """Declare the periodic tasks on `huey` (once per process) over the worker's reconcile and notify tasks."""
     config = worker.config
 
     @huey.periodic_task(crontab(minute="*"))
@@ -53,6 +55,13 @@ def register(huey: Huey, worker: Worker, reconcile: TaskWrapper) -> PeriodicTask
         with worker.connected() as s:
             if not claim_slot("retention", dt.timedelta(hours=23), s.jobs.clock()):
                 return 0
+            WorkerDirectory(config.heartbeat_timeout_seconds).forget_old()  # rows of workers killed long ago
             return purge_old_jobs(config.job_retention_days)
 
-    return PeriodicTasks(schedule_sync_and_suggest, reconcile_every_interval, purge_expired_jobs)
+    @huey.periodic_task(crontab(minute="*"))
+    def announce_finished_jobs() -> int:
+        """Announce jobs that ended outside run_job (failed by the reconciler) or whose worker died first."""
+        return notify_finished.call_local() if config.notify_urls else 0
+
+    return PeriodicTasks(schedule_sync_and_suggest, reconcile_every_interval, purge_expired_jobs,
+                         announce_finished_jobs)

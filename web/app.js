@@ -39,6 +39,9 @@ const state = {
   errors: new Map(), // control key -> {text, transient}: shown beside that control
   seenStatus: new Map(), // job id -> last status seen, to notice transitions
   online: true,
+  health: null, // GET /api/health: workers alive, degraded while jobs wait without one
+  schedule: null, // GET /api/schedule for the selected budget
+  opsPolledAt: 0,
   backOnline: false, // "Back online" is showing
 };
 
@@ -259,7 +262,22 @@ function renderSnapshots() {
   renderInto($("snapshots-body"), snapshotsView(state, actions));
 }
 
+function renderOps() {
+  const banner = $("worker-banner");
+  const degraded = state.health && state.health.status === "degraded";
+  banner.hidden = !degraded;
+  banner.textContent = degraded ? state.health.message || "No worker is running: jobs will wait." : "";
+  const s = state.schedule;
+  const line = $("next-sync");
+  if (!s || s.budgetId !== state.budgetId) return renderInto(line);
+  if (!s.nextSyncDueAt) return renderInto(line, "Scheduled syncs are off.");
+  const due = parseTime(s.nextSyncDueAt) <= Date.now() + 60000;
+  renderInto(line, "Next scheduled sync: ", due ? "due now" : timeEl(s.nextSyncDueAt, { "data-testid": "next-sync-time" }),
+    ` (every ${plural(s.intervalMinutes, "minute")} after the last successful sync)`);
+}
+
 function renderAll() {
+  renderOps();
   renderConnection();
   renderStart();
   renderList();
@@ -642,6 +660,18 @@ function changesElsewhere(before, after) {
   return `Changed since this page last looked, in another tab or by a job: ${parts.join("; ")}${more}.`;
 }
 
+const OPS_MS = 5000; // health and schedule: often enough for the banner, cheap for the server
+
+async function refreshOps(force = false) {
+  if (!force && Date.now() - state.opsPolledAt < OPS_MS) return;
+  state.opsPolledAt = Date.now();
+  const budgetId = state.budgetId;
+  const [health, schedule] = await Promise.all([api.health(), api.schedule(budgetId)]);
+  state.health = health.data;
+  if (budgetId === state.budgetId) state.schedule = schedule.data;
+  renderOps();
+}
+
 async function refreshSuggestions(afterJob) {
   if (!state.budgetId) return;
   const budgetId = state.budgetId;
@@ -767,6 +797,7 @@ async function tick() {
     const listFinished = await refreshList();
     const detailFinished = await refreshDetails();
     const finished = listFinished || detailFinished;
+    await refreshOps(finished);
     if (finished || suggestionsDirty || Date.now() - suggestionsAt > SUGGESTIONS_MS) {
       // While a job of this budget runs it may change suggestions itself: that is no news from elsewhere.
       const afterJob = finished || suggestionsDirty || state.jobs.some((j) => ACTIVE.has(j.status));
@@ -847,6 +878,8 @@ function selectBudget(id) {
   state.suggestionsNotice = null;
   state.snapshots = [];
   state.snapshotsLoaded = false;
+  state.schedule = null;
+  state.opsPolledAt = 0;
   suggestionsDirty = true;
   snapshotsDirty = true;
   writeHash();

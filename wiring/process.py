@@ -12,12 +12,17 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Iterator, Optional, Protocol
 
 from core.config import Config
+from core.logs import configure_logging
+from core.redact import register_secrets
 from core.queue import make_huey
 from core.shutdown import shutting_down
 from jobs.orchestrator import JobOrchestrator
 from jobs.queue import JobQueue
 from jobs.reconciler import Reconciler
+from jobs.workers import WorkerPresence
 from models.db import database, keep_connections
+from notify.notices import JobNotices
+from notify.sender import AppriseSender, BackgroundDelivery
 from wiring.services import Services, build_services, prepare
 
 
@@ -35,6 +40,15 @@ class Worker(Protocol):
     def reconciler(self) -> Reconciler:
         """The reconciler with this process's settings."""
 
+    def presence(self) -> WorkerPresence:
+        """This worker process's liveness row."""
+
+    def notices(self) -> Optional[JobNotices]:
+        """What announces finished jobs through NOTIFY_URLS, or None when none are set."""
+
+    def stop_notices(self) -> None:
+        """Send the notifications already queued, for a few seconds at most (graceful shutdown)."""
+
 
 class Process:
     """A process's services, built once on first use, and the orchestrator and reconciler over them."""
@@ -44,6 +58,8 @@ class Process:
         self.queue = queue  # set before the first services() call (by tasks.py: the queue needs the tasks, the tasks this)
         self._lock = threading.Lock()
         self._services: Optional[Services] = None
+        self._presence: Optional[WorkerPresence] = None
+        self._delivery: Optional[BackgroundDelivery] = None
 
     def services(self) -> Services:
         """The services, built (and the database prepared) on first use."""
@@ -76,12 +92,42 @@ class Process:
                                heartbeat_seconds=self.config.heartbeat_interval_seconds,
                                shutting_down=shutting_down, on_thread_exit=database.close)
 
+    def presence(self) -> WorkerPresence:
+        """This worker process's liveness row (one per process; huey calls the startup hook per worker thread)."""
+        with self._lock:
+            if self._presence is None or self._presence.pid != os.getpid():
+                self._presence = WorkerPresence(
+                    self.config.host_name, os.getpid(), interval=self.config.heartbeat_interval_seconds,
+                    on_thread_exit=lambda: None if keep_connections() else database.close())
+            return self._presence
+
+    def notices(self) -> Optional[JobNotices]:
+        """What announces finished jobs through NOTIFY_URLS (delivered from one background thread), or None."""
+        if not self.config.notify_urls:
+            return None
+        with self._lock:
+            if self._delivery is None:
+                self._delivery = BackgroundDelivery(AppriseSender(self.config.notify_urls))
+        return JobNotices(self.services().registry, self._delivery.submit, notify_on=self.config.notify_on,
+                          public_url=self.config.public_url)
+
+    def stop_notices(self) -> None:
+        """Send the notifications already queued, for 5 seconds at most."""
+        if self._delivery is not None:
+            self._delivery.drain(timeout=5)
+
     def reconciler(self) -> Reconciler:
         """The reconciler with this process's settings."""
         return Reconciler(self.services().jobs, heartbeat_timeout_seconds=self.config.heartbeat_timeout_seconds,
                           queued_grace_seconds=self.config.queued_grace_seconds)
 
 
+def worker_logging(config: Config) -> None:
+    """In huey_consumer, before its consumer starts: every line (huey's too) through core.logs, once."""
+    register_secrets(config.secrets())
+    configure_logging(config.log_level, config.log_format)
+
+
 config = Config.from_env()
-huey = make_huey(config.queue_url, config.queue_name)
+huey = make_huey(config.queue_url, config.queue_name, before_consumer=lambda: worker_logging(config))
 process = Process(config)

@@ -11,7 +11,8 @@ from budget.faults import FaultInjection
 from budget.operations import BudgetOperations
 from budget.service import BudgetService
 from core.config import Config
-from core.redact import configure_logging, register_secrets
+from core.logs import configure_logging
+from core.redact import register_secrets
 from jobs.queries import JobQueries
 from jobs.queue import JobQueue
 from jobs.registry import JobRegistry, default_registry
@@ -79,7 +80,7 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
 
 def prepare(config: Config) -> None:
     """Open the database, apply pending migrations and ensure the demo budget (web and worker start)."""
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_format)
     register_secrets(config.secrets())
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(config.database_url, pool_size=config.worker_count + 4)

@@ -8,15 +8,6 @@ from budget.connector import ConnectorError
 from budget.service import BudgetService, budget_dict
 from core.errors import ValidationFailed
 from jobs.removal import BudgetRemoval
-from models.db import database
-
-
-class HealthResource:
-    """GET /api/health: the process answers and its database is reachable."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        database.execute_sql("SELECT 1")
-        resp.media = {"status": "ok"}
 
 
 class BudgetsResource:

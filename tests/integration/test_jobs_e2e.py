@@ -109,6 +109,8 @@ def test_snapshot_create_and_redownload(stack):
 
 
 def test_scheduled_sync_and_suggest_through_its_enqueue_function(stack):
+    # a budget that never synced is due at once (the demo budget synced in earlier tests: due in an hour)
+    assert stack.api("POST", "/api/budgets", {"name": "Never synced"}).status_code == 201
     env = {**stack.env, "SYNC_INTERVAL_MINUTES": "60"}
     code = "import json; from tasks import periodic_tasks as p; print(json.dumps(p.schedule_sync_and_suggest.call_local()))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

@@ -66,7 +66,7 @@ def api(services, server, config):
     copy.mkdir(parents=True)
     (copy / "db.sqlite").write_bytes(b"working copy")
     with_server = dataclasses.replace(services, budgets=BudgetService(actual_session=server))
-    return testing.TestClient(create_app(with_server))
+    return testing.TestClient(create_app(with_server), headers={"Host": "localhost", "Content-Type": "application/json"})
 
 
 def listed(api):

@@ -8,7 +8,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("api", "budget", "core", "jobs", "models", "periodic", "suggestions", "tasks", "wiring")
+PRODUCT = ("api", "budget", "cli", "core", "jobs", "models", "notify", "ops", "periodic", "suggestions", "tasks",
+           "wiring")
 OURS = PRODUCT + ("bench", "testkit", "tests")
 # Arrows still pointing the wrong way, each to be removed by the change that moves its import.
 KNOWN_BACKWARD: set[tuple[str, str]] = set()
@@ -62,7 +63,7 @@ def test_no_cycle_between_product_packages():
 
 def test_only_the_entry_points_import_wiring():
     importers = {p for p, targets in graph().items() if "wiring" in targets}
-    assert importers <= {"api", "tasks", "periodic"}  # get_app, the Huey module and its periodic tasks
+    assert importers <= {"api", "tasks", "periodic", "cli"}  # get_app, the Huey module, its periodic tasks, the CLI
 
 
 def test_the_product_imports_neither_tests_nor_bench_nor_testkit():

@@ -1,0 +1,1 @@
+"""The `budget-assist` admin command: jobs, budgets, workers, purge, migrate and doctor, with the web down."""

@@ -1,0 +1,1 @@
+"""Operations: metrics, worker liveness and log plumbing for the web and worker processes."""
