@@ -20,6 +20,7 @@ from jobs.service import JobService
 from jobs.steps import StepRunners
 from models.db import open_database
 from models.migrate import migrate
+from suggestions.review import BudgetSource, ReviewService
 from suggestions.service import SuggestionService
 from wiring.plugins import load_plugins
 
@@ -39,6 +40,7 @@ class Services:
     connectors: ConnectorFactory
     steps: StepWork
     runners: StepRunners
+    review: ReviewService
 
 
 def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
@@ -74,7 +76,8 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     load_plugins(config.plugins, registry, runners)
     registry = registry.with_timeouts(dict(config.job_timeout_minutes)).with_retry_base(config.retry_base_seconds)
     jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
-    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners)
+    review = ReviewService(BudgetSource(budgets.get, connectors.open), suggestions.engine)
+    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners, review)
 
 
 def prepare(config: Config) -> None:
