@@ -34,6 +34,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _word(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and (len(raw.split()) != 1 or len(raw) > 64):
+        raise ConfigError(f"{name} must be one word of at most 64 characters (such as #budget-assist), got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the web and worker processes take from the environment.
@@ -65,6 +72,7 @@ class Config:
     plugins: tuple[str, ...] = ()
     faults_dir: Optional[Path] = None
     suggest_min_confidence: float = 0.0
+    apply_note_tag: str = ""  # APPLY_NOTE_TAG: appended to the notes of what an apply categorizes (off when empty)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -98,6 +106,7 @@ class Config:
             plugins=tuple(name.strip() for name in env.get("BA_PLUGINS", "").split(",") if name.strip()),
             faults_dir=Path(env["BA_FAULTS_DIR"]).resolve() if env.get("BA_FAULTS_DIR", "").strip() else None,
             suggest_min_confidence=_float(env, "SUGGEST_MIN_CONFIDENCE", 0.0),
+            apply_note_tag=_word(env, "APPLY_NOTE_TAG"),
         )
 
     def secrets(self) -> list[str]:

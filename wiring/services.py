@@ -15,6 +15,7 @@ from core.redact import configure_logging, register_secrets
 from jobs.queries import JobQueries
 from jobs.queue import JobQueue
 from jobs.registry import JobRegistry, default_registry
+from jobs.review_work import ReviewWork
 from jobs.runners import StepWork
 from jobs.service import JobService
 from jobs.steps import StepRunners
@@ -70,7 +71,7 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)
     operations = BudgetOperations(config.data_dir / "snapshots")
-    steps = StepWork(budgets, connectors, operations, suggestions)
+    steps = StepWork(budgets, connectors, operations, suggestions, ReviewWork(note_tag=config.apply_note_tag))
     registry = registry or default_registry()
     runners = steps.runners()
     load_plugins(config.plugins, registry, runners)
