@@ -78,7 +78,8 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     registry = registry.with_timeouts(dict(config.job_timeout_minutes)).with_retry_base(config.retry_base_seconds)
     jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
     review = ReviewService(BudgetSource(budgets.get, connectors.open), suggestions.engine)
-    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners, review)
+    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners,
+                    review)
 
 
 def prepare(config: Config) -> None:
