@@ -107,6 +107,9 @@ class SnapshotFile:
 class Connector(Protocol):
     """One budget's source of truth plus its local working copy; used by one job at a time."""
 
+    def has_working_copy(self) -> bool:
+        """Whether a sync has made the working copy yet."""
+
     def pull_latest(self, progress: Progress) -> SyncResult:
         """Bring the working copy up to date with the source."""
 

@@ -183,6 +183,10 @@ class DemoConnector:
             self._working_conn = conn
         return self._working_conn
 
+    def has_working_copy(self) -> bool:
+        """Whether a sync has made the working copy yet (readers that must not create one check this)."""
+        return self.working_path.exists()
+
     def _close_working(self) -> None:
         if self._working_conn is not None:
             self._working_conn.close()

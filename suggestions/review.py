@@ -50,8 +50,11 @@ class ReviewService:
 
     @contextmanager
     def _connector(self, budget_id: str) -> Iterator[Connector]:
+        """The budget's working copy for reading; never made here (that is a sync's work, in the worker)."""
         connector = self.source.open(self.source.get_budget(budget_id))
         try:
+            if not connector.has_working_copy():
+                raise Conflict("This budget has no local copy yet; run a sync first.", code="no_working_copy")
             yield connector
         except ConnectorError as exc:
             raise Unavailable(exc.message, code=exc.code) from None
@@ -148,9 +151,12 @@ class ReviewService:
     # ----------------------------------------------------- without a suggestion
     def uncategorized(self, budget_id: str) -> dict:
         """Uncategorized transactions without an open suggestion, grouped by payee, each group saying why."""
-        with self._connector(budget_id) as connector:
-            transactions = connector.transactions()
-            categories = connector.categories()
+        try:
+            with self._connector(budget_id) as connector:
+                transactions = connector.transactions()
+                categories = connector.categories()
+        except Conflict:  # not synced yet: nothing to list
+            return {"budgetId": budget_id, "total": 0, "groups": []}
         names = {c.id: c.name for c in categories}
         taken = {tx for (tx,) in Suggestion.select(Suggestion.transaction_id).where(
             Suggestion.budget_id == budget_id, Suggestion.status.in_(("pending", "approved", "applied"))).tuples()}

@@ -36,6 +36,9 @@ class Budgetlike:
     def categories(self):
         return list(CATEGORIES)
 
+    def has_working_copy(self):
+        return True
+
     def close(self):
         pass
 
