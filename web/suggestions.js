@@ -557,8 +557,8 @@ export function createReview(root, deps) {
       return h(
         "p",
         { class: "reverted-note", "data-testid": "apply-reverted" },
-        `This apply was undone (${revert.status === "succeeded" ? "done" : revert.status}) by `,
-        h("button", { type: "button", class: "linklike", "data-key": "revert-job", onclick: () => deps.selectJob(revert.id) }, "an Undo Apply job"),
+        revert.status === "succeeded" ? "This apply was undone by " : `An undo of this apply is ${String(revert.status).toLowerCase()}: `,
+        h("button", { type: "button", class: "linklike", "data-key": "revert-job", onclick: () => deps.selectJob(revert.id) }, "its Undo Apply job"),
         ".",
       );
     }
