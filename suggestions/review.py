@@ -166,8 +166,9 @@ class ReviewService:
             rejected.setdefault(tx, []).append(names.get(cat, cat))
         history = decisions.labelled_history(budget_id, transactions)
         known = {normalize_payee(t.payee_name) for t in history}
-        outcome = self.engine.propose(history, [t for t in targets if t.id not in rejected], categories)
-        would = {p.transaction_id: p for p in outcome.proposals}
+        fresh = [t for t in targets if t.id not in rejected]
+        outcome = self.engine.propose(history, fresh, categories, budget_id=budget_id) if fresh else None
+        would = {p.transaction_id: p for p in outcome.proposals} if outcome else {}
         groups: dict[str, dict] = {}
         for t in targets:
             key = normalize_payee(t.payee_name) or t.payee_name.lower()
