@@ -295,3 +295,23 @@ def test_the_checker_rejects_a_response_that_breaks_the_schema(client, doc, chec
 
     with pytest.raises(AssertionError, match="status"):
         check(job_create_path(doc), "post", Broken())
+
+
+def test_review_responses_match(client, check, suggestion_ids):
+    cats = client.simulate_get("/api/budgets/demo/categories")
+    check("/api/budgets/{budgetId}/categories", "get", cats)
+    check("/api/budgets/{budgetId}/categories", "get", client.simulate_get("/api/budgets/nope/categories"))  # 404
+    first, second, third = suggestion_ids[:3]
+    category = cats.json["categories"][-1]["id"]
+    check("/api/suggestions/{id}/approve", "post", client.simulate_post(
+        f"/api/suggestions/{first}/approve", json={"categoryId": category, "createRule": True}))
+    check("/api/suggestions/approve", "post", client.simulate_post(
+        "/api/suggestions/approve", json={"suggestionIds": [third], "categoryId": category}))
+    rejected = client.simulate_post(f"/api/suggestions/{second}/reject").json["suggestion"]
+    listing = client.simulate_get("/api/budgets/demo/uncategorized")
+    check("/api/budgets/{budgetId}/uncategorized", "get", listing)
+    manual = client.simulate_post("/api/suggestions", json={
+        "budgetId": "demo", "transactionId": rejected["transactionId"], "categoryId": category})
+    assert manual.status_code == 201
+    check("/api/suggestions", "post", manual)
+    check("/api/suggestions", "post", client.simulate_post("/api/suggestions", json={"budgetId": "demo"}))  # 422
