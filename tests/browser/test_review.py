@@ -89,6 +89,7 @@ def test_correct_by_keyboard_categorize_by_hand_always_apply_and_undo(page: Page
     group.get_by_test_id("group-approve").click()
     expect(group.get_by_test_id("suggestion-rule").first).to_have_text("Always (rule)", timeout=UI_TIMEOUT_MS)
     expect(group.locator('[data-status="pending"]')).to_have_count(0)
+    assert focused_testid(page) == "suggestion-approve"  # on to the next row, not a disabled button
     approved = api(stack, "GET", f"/api/suggestions?budgetId={budget_id}&status=approved")["suggestions"]
     assert {s["createRule"] for s in approved if s["payeeKey"] == payee} == {True}
 
@@ -139,3 +140,57 @@ def test_filters_sort_and_paging(page: Page, stack):
     for c in page.get_by_test_id("suggestion-confidence").all():
         assert int(c.inner_text().rstrip("%")) >= 95
     assert_not_reloaded(page)
+
+
+def test_phone_width_picker_and_page_height(page: Page, stack, output_dir):
+    page.set_viewport_size({"width": 375, "height": 800})
+    budget_id = new_budget(stack)
+    open_job_center(page, stack, budget_id)
+    for _ in range(5):  # a few syncs: the pending list grows
+        run_sync_and_generate(page)
+    expect(page.get_by_test_id("suggestion-group").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    pending = api(stack, "GET", f"/api/suggestions?budgetId={budget_id}&status=pending")["suggestions"]
+    groups = {s["payeeKey"] for s in pending}
+    expect(page.get_by_test_id("suggestion-group")).to_have_count(min(20, len(groups)), timeout=UI_TIMEOUT_MS)
+    shown = page.get_by_test_id("suggestion-group").count()
+    height = page.evaluate("document.documentElement.scrollHeight")
+    print(f"phone: {len(pending)} pending in {len(groups)} payee groups, {shown} shown, page {height} px tall")
+    approve_ms = page.evaluate("""async () => {
+        const row = document.querySelector('[data-testid=suggestion][data-status=pending]');
+        const id = row.dataset.suggestionId;
+        const t0 = performance.now();
+        row.querySelector('[data-testid=suggestion-approve]').click();
+        await new Promise((resolve) => {
+            const ob = new MutationObserver(() => {
+                const el = document.querySelector(`[data-suggestion-id="${id}"]`);
+                if (el && el.dataset.status === 'approved') { ob.disconnect(); resolve(); }
+            });
+            ob.observe(document.body, {subtree: true, childList: true, attributes: true});
+        });
+        return performance.now() - t0;
+    }""")
+    request_ms = page.evaluate("""async () => {
+        const row = document.querySelector('[data-testid=suggestion][data-status=pending]');
+        const t0 = performance.now();
+        await fetch(`/api/suggestions/${row.dataset.suggestionId}/reject`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'});
+        return performance.now() - t0;
+    }""")
+    print(f"phone: approve one row, click to redrawn row: {approve_ms:.0f} ms; the request alone {request_ms:.0f} ms")
+    render_ms = page.evaluate("""() => {
+        const sel = document.querySelector('[data-testid=sort]');
+        const t0 = performance.now();
+        for (const v of ['payee', 'count', 'payee', 'count']) { sel.value = v; sel.dispatchEvent(new Event('change')); }
+        return (performance.now() - t0) / 4;
+    }""")
+    print(f"phone: a full re-sort of the list: {render_ms:.1f} ms")
+    row = page.get_by_test_id("suggestion").first
+    row.get_by_test_id("suggestion-change").click()
+    picker = page.get_by_test_id("picker")
+    expect(picker).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page.keyboard.type("gro")
+    expect(picker.locator("[data-testid=picker-option]:visible")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
+    picker.screenshot(path=str(output_dir / "review-picker-phone.png"))
+    page.keyboard.press("Escape")
+    expect(picker).to_have_count(0)
+    assert focused_testid(page) == "suggestion-change"  # focus back where the picker was opened

@@ -100,3 +100,11 @@ def test_by_hand_needs_its_fields(client, pending):
 
 def test_categories_of_an_unknown_budget_is_404(client):
     assert client.simulate_get("/api/budgets/nope/categories").status_code == 404
+
+
+def test_before_any_sync_categories_ask_for_a_sync_and_nothing_is_uncategorized(client):
+    budget = client.simulate_post("/api/budgets", json={"name": "Fresh"}).json["budget"]["id"]
+    resp = client.simulate_get(f"/api/budgets/{budget}/categories")
+    assert resp.status_code == 422 and resp.json["error"]["code"] == "no_working_copy"
+    assert client.simulate_get(f"/api/budgets/{budget}/uncategorized").json == {
+        "budgetId": budget, "total": 0, "groups": []}
