@@ -312,7 +312,7 @@ export function createReview(root, deps) {
               "aria-disabled": blocked(S, key, !pending.length),
               "aria-describedby": describedBy(S, key),
               "aria-expanded": pickerFor(key) ? "true" : "false",
-              "aria-label": `Choose another category for all ${pending.length} pending of ${group.title}`,
+              "aria-label": `Change the category for all ${pending.length} pending of ${group.title}`,
               onclick: () => pending.length && openPicker(key, `Category for all of ${group.title}`, group.title, pending[0].proposedCategoryId, always.checked,
                 (cat, alw) => approve(pending, { categoryId: cat.id, createRule: alw }, group)),
             },
@@ -390,7 +390,7 @@ export function createReview(root, deps) {
                 "data-testid": "suggestion-change",
                 "aria-disabled": blocked(S, reqKey), "aria-describedby": describedBy(S, reqKey),
                 "aria-expanded": pickerFor(key) ? "true" : "false",
-                "aria-label": `Choose another category for ${label}`,
+                "aria-label": `Change the category for ${label}`,
                 onclick: () => openPicker(key, `Category for ${label}`, s.payeeName, s.proposedCategoryId, s.createRule, (cat, alw) => approve([s], { categoryId: cat.id, createRule: alw })),
               }, "Change…"),
               btn({ class: "btn btn-small btn-reject", "data-key": `${key}:reject`, "data-testid": "suggestion-reject", "aria-disabled": blocked(S, reqKey), "aria-describedby": describedBy(S, reqKey), "aria-label": `Reject ${chosen} for ${label}`, onclick: () => reject([s]) }, "Reject"),
@@ -447,7 +447,7 @@ export function createReview(root, deps) {
               "data-testid": "uncategorized-group-choose",
               "aria-disabled": blocked(S, key), "aria-describedby": describedBy(S, key),
               "aria-expanded": pickerFor(key) ? "true" : "false",
-              "aria-label": `Choose a category for all ${g.transactions.length} of ${g.payeeName}`,
+              "aria-label": `Choose for all ${g.transactions.length} of ${g.payeeName}: one category`,
               onclick: () => openPicker(key, `Category for all of ${g.payeeName}`, g.payeeName, null, false, (cat, alw) => categorize(g.transactions, cat, alw, key)),
             }, "Choose for all…"),
           ),
@@ -475,7 +475,7 @@ export function createReview(root, deps) {
                   "data-testid": "uncategorized-choose",
                   "aria-disabled": blocked(S, `t-${t.id}`), "aria-describedby": describedBy(S, `t-${t.id}`),
                   "aria-expanded": pickerFor(tkey) ? "true" : "false",
-                  "aria-label": `Choose a category for ${label}`,
+                  "aria-label": `Choose category for ${label}`,
                   onclick: () => openPicker(tkey, `Category for ${label}`, t.payeeName, null, false, (cat, alw) => categorize([t], cat, alw, tkey)),
                 }, "Choose category…"),
               ),
@@ -653,7 +653,7 @@ export function createReview(root, deps) {
     const who = group ? group.title : (items[0] && items[0].payeeName) || "";
     const hadFocus = hasFocus();
     deps.reviewed();
-    await run(key, `Could not approve ${who}`, async () => {
+    const ok = await run(key, `Could not approve ${who}`, async () => {
       const body = {};
       if (categoryId) body.categoryId = categoryId;
       if (createRule !== undefined) body.createRule = Boolean(createRule);
@@ -661,8 +661,9 @@ export function createReview(root, deps) {
       merge(updated);
       const first = updated[0] || {};
       announce(`Approved ${plural(ids.length, "transaction")} of ${who} as ${first.categoryName || first.proposedCategoryName}${createRule ? ", always (a rule will be created)" : ""}`);
+      return true;
     });
-    if (hadFocus) focusNext(group ? [`g:${group.payee}:approve`, ...anchors] : anchors);
+    if (ok && hadFocus) focusNext(group ? [`g:${group.payee}:approve`, ...anchors] : anchors);
   }
 
   async function reject(items, group) {
@@ -672,19 +673,20 @@ export function createReview(root, deps) {
     const who = group ? group.title : items[0].payeeName;
     const hadFocus = hasFocus();
     deps.reviewed();
-    await run(key, `Could not reject ${who}`, async () => {
+    const ok = await run(key, `Could not reject ${who}`, async () => {
       const updated = ids.length === 1 ? [(await api.reject(ids[0])).data.suggestion] : (await api.rejectMany(ids)).data.suggestions || [];
       merge(updated);
       announce(`Rejected ${plural(ids.length, "suggestion")} for ${who}`);
+      return true;
     });
-    if (hadFocus) focusNext(anchors);
-    refreshUncategorized();
+    if (ok && hadFocus) focusNext(anchors);
+    if (ok) refreshUncategorized();
   }
 
   async function categorize(transactions, category, always, key) {
     const hadFocus = hasFocus();
     deps.reviewed();
-    await run(key.replace(/^t:/, "t-"), `Could not set the category of ${transactions[0].payeeName}`, async () => {
+    const ok = await run(key.replace(/^t:/, "t-"), `Could not set the category of ${transactions[0].payeeName}`, async () => {
       const made = [];
       try {
         for (const t of transactions) {
@@ -701,8 +703,9 @@ export function createReview(root, deps) {
         };
       }
       announce(`${plural(made.length, "transaction")} of ${transactions[0].payeeName} set to ${category.name}; apply to write it to the budget`);
+      return true;
     });
-    if (hadFocus) {
+    if (ok && hadFocus) {
       const next = uncatEl.querySelector("[data-testid='uncategorized-choose']") || uncatHead;
       next.focus();
     }
