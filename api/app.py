@@ -11,7 +11,12 @@ from api.etag import EtagMemo
 from api.middleware import DatabaseConnection, RequestLog
 from api.openapi import OpenAPIResource
 from api.security import SecurityMiddleware
-from api.resources.budgets import BudgetResource, BudgetsResource
+from api.resources.budgets import (
+    BudgetCategoriesResource,
+    BudgetResource,
+    BudgetsResource,
+    BudgetUncategorizedResource,
+)
 from api.resources.session import LoginPageResource, SessionResource, TokenResource, TokensResource
 from api.resources.jobs import JobCancelResource, JobResource, JobsResource, JobTypesResource
 from api.resources.ops import HealthResource, MetricsAccess, MetricsResource, ScheduleResource, WorkersResource
@@ -63,15 +68,18 @@ def create_app(services: Services, gate: Optional[Gate] = None) -> falcon.App:
     app.add_route("/api/snapshots/{snapshot_id}/file", SnapshotFileResource(snapshots))
     app.add_route("/api/budgets/{budget_id}",
                   BudgetResource(BudgetRemoval(services.budgets, suggestions, services.connectors)))
+    app.add_route("/api/budgets/{budget_id}/categories", BudgetCategoriesResource(services.review))
+    app.add_route("/api/budgets/{budget_id}/uncategorized", BudgetUncategorizedResource(services.review))
     app.add_route("/api/job-types", JobTypesResource(jobs))
     memo = EtagMemo(change_marker)
     app.add_route("/api/jobs", JobsResource(services.job_queries, memo))
     app.add_route("/api/jobs/{ref}", JobResource(services.job_queries, submission, memo))
     app.add_route("/api/jobs/{ref}/cancel", JobCancelResource(jobs, services.job_queries))
-    app.add_route("/api/suggestions", SuggestionsResource(suggestions))
+    app.add_route("/api/suggestions", SuggestionsResource(suggestions, services.review))
     for action in ("approve", "reject"):
-        app.add_route(f"/api/suggestions/{action}", SuggestionBulkReviewResource(suggestions, action))
-        app.add_route(f"/api/suggestions/{{suggestion_id}}/{action}", SuggestionReviewResource(suggestions, action))
+        app.add_route(f"/api/suggestions/{action}", SuggestionBulkReviewResource(suggestions, action, services.review))
+        app.add_route(f"/api/suggestions/{{suggestion_id}}/{action}",
+                      SuggestionReviewResource(suggestions, action, services.review))
     app.add_route("/api/openapi.json", OpenAPIResource())
     app.add_route("/api/session", SessionResource(gate))
     app.add_route("/api/tokens", TokensResource(gate))

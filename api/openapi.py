@@ -94,7 +94,55 @@ SCHEMAS = {
                                   "budget changed meanwhile (skipReason says how)"},
         "jobId": _nullable("string"), "createdAt": TIME,
         "skipReason": _nullable("string", description="why an apply skipped it, e.g. 'changed by someone else', "
-                                                      "'deleted on the server', 'the category is hidden'")}},
+                                                      "'deleted on the server', 'the category is hidden'"),
+        "updatedAt": TIME,
+        "categoryId": {"type": "string", "description": "the category an apply writes: the reviewer's if chosen, "
+                                                        "else the proposed one"},
+        "categoryName": {"type": "string"},
+        "origin": {"enum": ["engine", "manual"], "description": "manual: chosen by hand for a transaction without "
+                                                                 "a suggestion (POST /api/suggestions)"},
+        "corrected": {"type": "boolean", "description": "approved with another category than proposed (the "
+                                                        "proposed one is kept in proposedCategoryId)"},
+        "createRule": {"type": "boolean", "description": "the apply also creates the rule \"payee is <payee> -> "
+                                                         "set category\" in the budget"},
+        "accountId": _nullable("string"), "payeeId": _nullable("string")}},
+    "Approval": {"type": "object", "additionalProperties": False, "properties": {
+        "categoryId": {"type": "string", "minLength": 1, "description": "approve with this category instead "
+                                                                        "(a correction); one of GET /api/budgets/{id}/categories"},
+        "createRule": {"type": "boolean", "description": "ask the apply to create \"payee is <payee> -> set "
+                                                         "category\" in the budget (opt-in, never automatic)"}}},
+    "BulkApproval": {"type": "object", "additionalProperties": False, "required": ["suggestionIds"], "properties": {
+        "suggestionIds": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "categoryId": {"type": "string", "minLength": 1}, "createRule": {"type": "boolean"}}},
+    "ManualCategory": {"type": "object", "additionalProperties": False,
+                       "required": ["budgetId", "transactionId", "categoryId"], "properties": {
+        "budgetId": {"type": "string"}, "transactionId": {"type": "string", "description": "an uncategorized "
+                                                                                            "transaction without an open suggestion"},
+        "categoryId": {"type": "string"}, "createRule": {"type": "boolean", "default": False}}},
+    "CategoryList": {"type": "object", "required": ["budgetId", "groups", "categories"], "properties": {
+        "budgetId": {"type": "string"},
+        "groups": {"type": "array", "description": "in the budget's order", "items": {
+            "type": "object", "required": ["name", "categories"], "properties": {
+                "name": {"type": "string"}, "categories": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "name"],
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}}},
+        "categories": {"type": "array", "items": {"type": "object", "required": ["id", "name", "groupName"],
+                                                  "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                                                 "groupName": {"type": "string"}}}}}},
+    "UncategorizedList": {"type": "object", "required": ["budgetId", "total", "groups"], "properties": {
+        "budgetId": {"type": "string"}, "total": {"type": "integer", "minimum": 0},
+        "groups": {"type": "array", "items": {"type": "object", "required": [
+            "payeeKey", "payeeName", "reason", "why", "reasons", "transactions"], "properties": {
+            "payeeKey": {"type": "string"}, "payeeName": {"type": "string"},
+            "reason": {"enum": ["rejected", "no_payee", "new_payee", "unsure", "not_yet"]},
+            "why": {"type": "string", "description": "why there is no suggestion, in words"},
+            "reasons": {"type": "array", "items": {"type": "object"}},
+            "transactions": {"type": "array", "items": {"type": "object", "required": [
+                "id", "date", "payeeName", "amount", "accountName", "reason", "why"], "properties": {
+                "id": {"type": "string"}, "date": {"type": "string", "format": "date"},
+                "payeeName": {"type": "string"}, "payeeId": _nullable("string"), "amount": {"type": "integer"},
+                "accountId": {"type": "string"}, "accountName": {"type": "string"}, "notes": {"type": "string"},
+                "reason": {"type": "string"}, "why": {"type": "string"}}}}}}}}},
     "JobWithSteps": {"type": "object", "required": ["job", "steps"], "properties": {
         "job": _ref("Job"), "steps": {"type": "array", "items": _ref("Step")}, "deduplicated": {"type": "boolean"}}},
     "JobDetail": {"type": "object", "required": ["job", "steps", "events"], "properties": {
@@ -187,6 +235,15 @@ PATHS = {
         "responses": {"200": _json({"type": "object", "required": ["budget", "droppedSuggestions"], "properties": {
             "budget": _ref("Budget"), "droppedSuggestions": {"type": "integer", "minimum": 0},
             "workingCopyRemoved": {"type": "boolean"}}}, "Removed"), **_errors(404, 409, 503)}}},
+    "/api/budgets/{budgetId}/categories": {"get": {
+        "summary": "The budget's categories (not hidden), grouped by category group: what a reviewer can pick",
+        "parameters": [{"name": "budgetId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("CategoryList"), "Categories"), **_errors(404, 422, 503)}}},
+    "/api/budgets/{budgetId}/uncategorized": {"get": {
+        "summary": "Uncategorized transactions without a suggestion, grouped by payee, each saying why there is none",
+        "parameters": [{"name": "budgetId", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("UncategorizedList"), "Transactions to categorize by hand"),
+                      **_errors(404, 503)}}},
     "/api/job-types": {"get": {"summary": "Job types with labels and steps", "responses": {
         "200": _json({"type": "object", "required": ["jobTypes"], "properties": {
             "jobTypes": {"type": "array", "items": _ref("JobType")}}}, "Job types")}}},
@@ -225,21 +282,32 @@ PATHS = {
         {"name": "budgetId", "in": "query", "schema": {"type": "string"}},
         {"name": "status", "in": "query", "schema": {"enum": list(SUGGESTION_STATUSES)}}],
         "responses": {"200": _json({"type": "object", "required": ["suggestions"], "properties": {
-            "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "Suggestions"), **_errors(422)}}},
+            "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "Suggestions"), **_errors(422)}},
+        "post": {"summary": "Categorize a transaction by hand: an approved suggestion with origin \"manual\", "
+                            "applied with the rest",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ManualCategory")}}},
+                 "responses": {"201": _json({"type": "object", "required": ["suggestion"], "properties": {
+                     "suggestion": _ref("Suggestion")}}, "Created"), **_errors(400, 404, 413, 422, 503)}}},
 }
 for _action in ("approve", "reject"):
     PATHS[f"/api/suggestions/{{id}}/{_action}"] = {"post": {
-        "summary": f"{_action.capitalize()} one suggestion",
+        "summary": f"{_action.capitalize()} one suggestion" + (
+            "; with a body, approve it with another category (a correction) and/or ask for a rule"
+            if _action == "approve" else ""),
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json({"type": "object", "required": ["suggestion"],
                                     "properties": {"suggestion": _ref("Suggestion")}}, "The suggestion"),
                       **_errors(404, 409)}}}
     PATHS[f"/api/suggestions/{_action}"] = {"post": {
         "summary": f"{_action.capitalize()} several suggestions (a payee group)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SuggestionIds")}}},
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref("BulkApproval" if _action == "approve" else "SuggestionIds")}}},
         "responses": {"200": _json({"type": "object", "required": ["suggestions"], "properties": {
             "suggestions": {"type": "array", "items": _ref("Suggestion")}}}, "The suggestions"),
             **_errors(400, 409, 413, 422)}}}
+PATHS["/api/suggestions/{id}/approve"]["post"]["requestBody"] = {
+    "required": False, "content": {"application/json": {"schema": _ref("Approval")}}}
+PATHS["/api/suggestions/{id}/approve"]["post"]["responses"].update(_errors(413, 422))
 PATHS["/api/openapi.json"] = {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
 SESSION_BODY = {"type": "object", "required": ["password"], "additionalProperties": False,
                 "properties": {"password": {"type": "string", "minLength": 1, "maxLength": 1024}}}

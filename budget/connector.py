@@ -63,6 +63,38 @@ class ApplyResult:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """A rule to teach the budget: "payee is <payee> -> set category <category>".
+
+    On the payee (`payee_id`) when the transaction has one; else on the imported payee text
+    (`imported` = True, matched as Actual does: case-insensitively, whole text).
+    """
+
+    payee_id: Optional[str]
+    payee_name: str
+    category_id: str
+    imported: bool = False
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What `create_rules` did for one spec: the rule's id in the budget and whether it was created now."""
+
+    spec: RuleSpec
+    rule_id: str
+    created: bool  # False: an identical rule was there already (not created twice)
+
+
+@dataclass(frozen=True)
+class Revert:
+    """Put `restore` back on a transaction if it still has `expected` (what the apply wrote); drop `note_tag`."""
+
+    expected: str
+    restore: Optional[str]
+    note_tag: str = ""
+
+
+@dataclass(frozen=True)
 class SnapshotFile:
     """A copy of the working copy written to disk by `Connector.snapshot`."""
 
@@ -74,6 +106,9 @@ class SnapshotFile:
 
 class Connector(Protocol):
     """One budget's source of truth plus its local working copy; used by one job at a time."""
+
+    def has_working_copy(self) -> bool:
+        """Whether a sync has made the working copy yet."""
 
     def pull_latest(self, progress: Progress) -> SyncResult:
         """Bring the working copy up to date with the source."""
@@ -102,6 +137,18 @@ class Connector(Protocol):
         Each transaction is re-checked at the source against the meaning of `transactions()`; a
         category hidden since is skipped, one deleted into a replacement is followed to it.
         """
+
+    def tag_notes(self, transaction_ids: list[str], tag: str) -> list[str]:
+        """Append ` <tag>` to the notes of these transactions (unless there already); the ids tagged now."""
+
+    def revert_categories(self, reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
+        """Undo an apply: restore each category unless the transaction changed since (skipped with why)."""
+
+    def create_rules(self, specs: list[RuleSpec]) -> list[RuleOutcome]:
+        """Create "payee -> category" rules at the source; an identical existing rule is reused, not doubled."""
+
+    def delete_rules(self, rules: dict[str, RuleSpec]) -> dict[str, str]:
+        """Delete rules (id -> what they were created as); rule id -> "removed" or why it was left alone."""
 
     def snapshot(self, dest: Path) -> SnapshotFile:
         """Write a copy of the working copy to `dest`."""

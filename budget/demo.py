@@ -32,6 +32,7 @@ import logging
 import os
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -43,6 +44,9 @@ from budget.connector import (
     ConnectorError,
     Payee,
     Progress,
+    Revert,
+    RuleOutcome,
+    RuleSpec,
     SnapshotFile,
     SyncResult,
     Transaction,
@@ -56,6 +60,11 @@ SKIP_DELETED = "deleted"
 SKIP_CATEGORIZED = "already categorized"
 SKIP_UNKNOWN_CATEGORY = "unknown category"
 SKIP_HIDDEN_CATEGORY = "the category is hidden"
+SKIP_CHANGED_SINCE = "changed since the apply"
+SKIP_DELETED_SINCE = "deleted since the apply"
+RULE_REMOVED = "removed"
+RULE_GONE = "already deleted"
+RULE_CHANGED = "changed since the apply; left alone"
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -70,6 +79,9 @@ _SCHEMA = [
     " notes TEXT NOT NULL DEFAULT '', tombstone INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL,"
     " changed_at TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS transactions_version ON transactions (version)",
+    # "payee is X -> set category Y" rules the bank import honours, as Actual's rules do (server side only)
+    "CREATE TABLE IF NOT EXISTS rules (id TEXT PRIMARY KEY, payee_id TEXT, imported_payee TEXT,"
+    " category_id TEXT NOT NULL, tombstone INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL)",
 ]
 _TX_COLUMNS = "id, account_id, payee_id, imported_payee, date, amount, category_id, notes, tombstone, version, changed_at"
 _UNSET: Any = object()
@@ -122,6 +134,17 @@ def _set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
 
+def _untag(notes: str, tag: str) -> str:
+    """`notes` without the word `tag` (the apply's marker), spacing kept tidy."""
+    if not tag or tag not in notes.split():
+        return notes
+    if notes == tag:
+        return ""
+    if notes.endswith(" " + tag):
+        return notes[: -len(tag) - 1]
+    return " ".join(w for w in notes.split(" ") if w != tag)
+
+
 def _create_schema(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA:
         conn.execute(statement)
@@ -159,6 +182,10 @@ class DemoConnector:
                 _create_schema(conn)
             self._working_conn = conn
         return self._working_conn
+
+    def has_working_copy(self) -> bool:
+        """Whether a sync has made the working copy yet (readers that must not create one check this)."""
+        return self.working_path.exists()
 
     def _close_working(self) -> None:
         if self._working_conn is not None:
@@ -249,9 +276,31 @@ class DemoConnector:
                 [(t.payee_id, demo_data.payee_display_name(t.payee_id)) for t in batch if t.payee_id],
             )
             self._insert_transactions(conn, batch, version)
+            self._run_rules(conn, [t.id for t in batch])
             _set_meta(conn, "batches_imported", number)
             _set_meta(conn, "version", version)
         return len(batch)
+
+    @staticmethod
+    def _run_rules(conn: sqlite3.Connection, ids: list[str]) -> int:
+        """The bank import honours the budget's rules: an uncategorized new transaction whose payee has one gets it."""
+        rules = conn.execute("SELECT payee_id, imported_payee, category_id FROM rules WHERE tombstone = 0"
+                             " ORDER BY created_at, id").fetchall()
+        if not rules or not ids:
+            return 0
+        by_payee = {p: c for p, _, c in rules if p}
+        by_text = {t.lower(): c for p, t, c in rules if not p and t}
+        done = 0
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = conn.execute(f"SELECT id, payee_id, imported_payee FROM transactions WHERE id IN"
+                                f" ({','.join('?' * len(chunk))}) AND category_id IS NULL", chunk).fetchall()
+            for tid, payee_id, imported in rows:
+                category = by_payee.get(payee_id) or by_text.get((imported or "").lower())
+                if category:
+                    conn.execute("UPDATE transactions SET category_id = ? WHERE id = ?", (category, tid))
+                    done += 1
+        return done
 
     def batches_imported(self) -> int:
         self._ready()
@@ -420,6 +469,116 @@ class DemoConnector:
         log.info("demo apply: root=%s written=%s already=%s skipped=%s",
                  self.root, len(written), len(applied) - len(written), len(skipped))
         return ApplyResult(applied=applied, skipped=skipped)
+
+    def tag_notes(self, transaction_ids: list[str], tag: str) -> list[str]:
+        """Append ` <tag>` to these transactions' notes on the server and the working copy (once)."""
+        self._ready()
+        if not tag or not transaction_ids:
+            return []
+        tagged: list[tuple[str, str]] = []
+        server = self._server()
+        with _Tx(server, "IMMEDIATE"):
+            version = int(_meta(server, "version", "1")) + 1
+            for tid in transaction_ids:
+                row = server.execute("SELECT notes FROM transactions WHERE id = ? AND tombstone = 0", (tid,)).fetchone()
+                if row is None or tag in (row[0] or "").split():
+                    continue
+                notes = f"{row[0]} {tag}" if row[0] else tag
+                server.execute("UPDATE transactions SET notes = ?, version = ?, changed_at = ? WHERE id = ?",
+                               (notes, version, _now(), tid))
+                tagged.append((tid, notes))
+            if tagged:
+                _set_meta(server, "version", version)
+        self._write_working([(notes, version, tid) for tid, notes in tagged], "notes")
+        return [tid for tid, _ in tagged]
+
+    def revert_categories(self, reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
+        """Put the previous categories back where the transaction still has the applied one; drop the note tag."""
+        self._ready()
+        restored: list[str] = []
+        skipped: dict[str, str] = {}
+        writes: list[tuple[Optional[str], str, str]] = []
+        total = len(reverts)
+        progress(0, total)
+        server = self._server()
+        with _Tx(server, "IMMEDIATE"):
+            version = int(_meta(server, "version", "1")) + 1
+            for done, (tid, r) in enumerate(reverts.items(), 1):
+                row = server.execute("SELECT category_id, tombstone, notes FROM transactions WHERE id = ?",
+                                     (tid,)).fetchone()
+                if row is None or row[1]:
+                    skipped[tid] = SKIP_DELETED_SINCE
+                elif row[0] != r.expected and not (row[0] == r.restore and r.note_tag not in (row[2] or "").split()):
+                    skipped[tid] = SKIP_CHANGED_SINCE  # (already restored, e.g. by a retried undo, counts as restored)
+                else:
+                    notes = _untag(row[2] or "", r.note_tag)
+                    server.execute("UPDATE transactions SET category_id = ?, notes = ?, version = ?, changed_at = ?"
+                                   " WHERE id = ?", (r.restore, notes, version, _now(), tid))
+                    writes.append((r.restore, notes, tid))
+                    restored.append(tid)
+                if done % CHUNK == 0:
+                    progress(done, total)
+            if writes:
+                _set_meta(server, "version", version)
+        working = self._working(create=True)
+        with _Tx(working, "IMMEDIATE"):
+            working.executemany("UPDATE transactions SET category_id = ?, notes = ?, version = ? WHERE id = ?",
+                                [(cat, notes, version, tid) for cat, notes, tid in writes])
+        progress(total, total)
+        return ApplyResult(applied=restored, skipped=skipped)
+
+    def _write_working(self, rows: list[tuple], column: str) -> None:
+        if rows:
+            working = self._working(create=True)
+            with _Tx(working, "IMMEDIATE"):
+                working.executemany(f"UPDATE transactions SET {column} = ?, version = ? WHERE id = ?", rows)
+
+    def create_rules(self, specs: list[RuleSpec]) -> list[RuleOutcome]:
+        """Add "payee -> category" rules to the server's rules table; an identical live rule is reused."""
+        self._ready()
+        out: list[RuleOutcome] = []
+        server = self._server()
+        with _Tx(server, "IMMEDIATE"):
+            for spec in specs:
+                payee_id = None if spec.imported else spec.payee_id
+                text = spec.payee_name if spec.imported else None
+                row = server.execute(
+                    "SELECT id FROM rules WHERE tombstone = 0 AND category_id = ? AND payee_id IS ?"
+                    " AND lower(COALESCE(imported_payee, '')) = lower(COALESCE(?, ''))",
+                    (spec.category_id, payee_id, text)).fetchone()
+                if row is not None:
+                    out.append(RuleOutcome(spec, row[0], False))
+                    continue
+                rule_id = f"rule-{uuid.uuid4().hex[:12]}"
+                server.execute("INSERT INTO rules (id, payee_id, imported_payee, category_id, tombstone, created_at)"
+                               " VALUES (?, ?, ?, ?, 0, ?)", (rule_id, payee_id, text, spec.category_id, _now()))
+                out.append(RuleOutcome(spec, rule_id, True))
+        return out
+
+    def delete_rules(self, rules: dict[str, RuleSpec]) -> dict[str, str]:
+        """Delete rules that are still what they were created as; others are left alone (and said so)."""
+        self._ready()
+        out: dict[str, str] = {}
+        server = self._server()
+        with _Tx(server, "IMMEDIATE"):
+            for rule_id, spec in rules.items():
+                row = server.execute("SELECT payee_id, imported_payee, category_id, tombstone FROM rules WHERE id = ?",
+                                     (rule_id,)).fetchone()
+                if row is None or row[3]:
+                    out[rule_id] = RULE_GONE
+                elif row[2] != spec.category_id or (row[0] or None) != (None if spec.imported else spec.payee_id):
+                    out[rule_id] = RULE_CHANGED
+                else:
+                    server.execute("UPDATE rules SET tombstone = 1 WHERE id = ?", (rule_id,))
+                    out[rule_id] = RULE_REMOVED
+        return out
+
+    def rules(self) -> list[dict]:
+        """The live rules of the demo budget (id, payee_id, imported_payee, category_id)."""
+        self._ready()
+        rows = self._server().execute("SELECT id, payee_id, imported_payee, category_id FROM rules"
+                                      " WHERE tombstone = 0 ORDER BY created_at, id").fetchall()
+        return [dict(zip(("id", "payee_id", "imported_payee", "category_id"), r)) for r in rows]
 
     def simulate_remote_change(self, transaction_id: str, *, category_id: Optional[str] = _UNSET,
                                deleted: bool = False) -> None:

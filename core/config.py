@@ -85,6 +85,13 @@ def _events(env: Mapping[str, str]) -> frozenset[str]:
     return events
 
 
+def _word(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and (len(raw.split()) != 1 or len(raw) > 64):
+        raise ConfigError(f"{name} must be one word of at most 64 characters (such as #budget-assist), got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the web and worker processes take from the environment.
@@ -129,6 +136,7 @@ class Config:
     notify_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs; they may hold credentials
     notify_on: frozenset[str] = frozenset({"failure", "suggestions"})
     public_url: str = "http://127.0.0.1:8000"
+    apply_note_tag: str = ""  # APPLY_NOTE_TAG: appended to the notes of what an apply categorizes (off when empty)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -178,6 +186,7 @@ class Config:
             notify_on=_events(env),
             public_url=(env.get("PUBLIC_URL") or
                         f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}").rstrip("/"),
+            apply_note_tag=_word(env, "APPLY_NOTE_TAG"),
         )
 
     def secrets(self) -> list[str]:

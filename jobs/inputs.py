@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from core.errors import ValidationFailed
+from models.jobs import FINISHED_STATUSES, Job
+from suggestions.ledger import ApplyLedger
 
 if TYPE_CHECKING:
     from suggestions.service import SuggestionService
@@ -83,6 +85,23 @@ def ids_key(ids: list[str]) -> str:
     return "ids:" + hashlib.sha256(json.dumps(sorted(ids)).encode()).hexdigest()
 
 
+def undoable_apply(ctx: CheckContext, job_id: str) -> Derived:
+    """A finished apply job of this budget that wrote something no undo has taken back yet."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None or job.budget_id != ctx.budget_id or job.type != "suggestions_apply":
+        raise ValidationFailed(f"Unknown apply job id {job_id!r} for this budget.", field="applyJobId",
+                               code="unknown_apply_job")
+    if job.status not in FINISHED_STATUSES:
+        raise ValidationFailed("That apply job has not finished yet; undo it once it has.", field="applyJobId",
+                               code="apply_not_finished")
+    ledger = ApplyLedger()
+    if not ledger.plan(job_id):
+        done = ledger.has_applied(job_id)
+        raise ValidationFailed("That apply has been undone already." if done else "That apply changed nothing to undo.",
+                               field="applyJobId", code="nothing_to_undo")
+    return Derived({"applyJobId": job_id}, dedup_key=job_id[:128])
+
+
 BUDGET_ID = JobInput("budgetId", "string", required=True, label="Budget", in_metadata=False,
                      description="the budget the job works on")
 FULL_RESYNC = JobInput("fullResync", "boolean", default=False, label="Full resync",
@@ -91,3 +110,5 @@ SUGGESTION_ID = JobInput("suggestionId", "string", required=True, label="Suggest
                          description="one suggestion of the payee group to suggest again")
 SUGGESTION_IDS = JobInput("suggestionIds", "ids", required=True, label="Approved suggestions",
                           check=approved_suggestions, description="approved suggestion ids to write to the budget")
+APPLY_JOB_ID = JobInput("applyJobId", "string", required=True, label="Apply job", check=undoable_apply,
+                        description="the apply job whose categories and rules to take back")

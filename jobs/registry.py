@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
 from jobs import summaries
-from jobs.inputs import BUDGET_ID, FULL_RESYNC, SUGGESTION_ID, SUGGESTION_IDS, JobInput
+from jobs.inputs import APPLY_JOB_ID, BUDGET_ID, FULL_RESYNC, SUGGESTION_ID, SUGGESTION_IDS, JobInput
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,7 @@ STEP_TYPES = (
     StepType("apply", "Apply suggestions", summaries.apply),
     StepType("snapshot", "Create snapshot", summaries.snapshot),
     StepType("redownload", "Download the budget again", summaries.redownload),
+    StepType("revert", "Undo apply", summaries.revert),
 )
 _STEPS = {s.name: s for s in STEP_TYPES}
 
@@ -179,6 +180,10 @@ DEFAULT_TYPES = (
                         "suggestions for transactions that changed are dropped."),
     JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,
             retry=SCHEDULED_RETRY),
+    JobType("suggestions_revert", "Undo Apply", ("revert",), "suggestions-revert",
+            inputs=(BUDGET_ID, APPLY_JOB_ID),  # issue 12: takes back one apply job's categories and rules
+            description="Restores the categories an apply wrote and removes the rules it created; "
+                        "anything changed since is left alone."),
 )
 
 

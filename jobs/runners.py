@@ -8,6 +8,7 @@ from budget.connector import ApplyResult, Connector
 from budget.factory import ConnectorFactory
 from budget.operations import BudgetOperations, plural
 from budget.service import BudgetService
+from jobs.review_work import ReviewWork
 from jobs.steps import StepContext, StepOutcome, StepRunners
 from suggestions.service import SuggestionService
 
@@ -16,16 +17,17 @@ class StepWork:
     """The step runners of the product's job types."""
 
     def __init__(self, budgets: BudgetService, connectors: ConnectorFactory, operations: BudgetOperations,
-                 suggestions: SuggestionService) -> None:
+                 suggestions: SuggestionService, review: ReviewWork | None = None) -> None:
         self.budgets = budgets
         self.connectors = connectors
         self.operations = operations
         self.suggestions = suggestions
+        self.review = review or ReviewWork()
 
     def runners(self) -> StepRunners:
         """step_type -> runner."""
         return {"sync": self.sync, "suggestions": self.generate, "apply": self.apply,
-                "snapshot": self.snapshot, "redownload": self.redownload}
+                "snapshot": self.snapshot, "redownload": self.redownload, "revert": self.revert}
 
     @contextmanager
     def _connector(self, ctx: StepContext) -> Iterator[Connector]:
@@ -55,13 +57,23 @@ class StepWork:
         approved = self.suggestions.approved(ctx.budget_id, ctx.metadata.get("suggestionIds"))
         by_tx = {s.transaction_id: s for s in approved}
 
+        seen: list[ApplyResult] = []
+
         def record(outcome: ApplyResult) -> None:  # mark applied only what the budget accepted
             self.suggestions.mark_applied([by_tx[tx].id for tx in outcome.applied if tx in by_tx])
             self.suggestions.mark_skipped({by_tx[tx].id: why for tx, why in outcome.skipped.items() if tx in by_tx})
+            seen.append(outcome)
 
-        assignments = {s.transaction_id: s.proposed_category_id for s in approved}
+        assignments = {s.transaction_id: s.final_category_id for s in approved}  # the reviewer's category
         with self._connector(ctx) as connector:
-            return StepOutcome(*self.operations.apply(connector, assignments, ctx.progress, record))
+            self.review.before_apply(ctx, connector, by_tx, assignments)
+            result, summary = self.operations.apply(connector, assignments, ctx.progress, record)
+            outcome = seen[0] if seen else ApplyResult()
+            return StepOutcome(*self.review.after_apply(ctx, connector, approved, outcome, result, summary))
+
+    def revert(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            return self.review.revert(ctx, connector)
 
     def generate(self, ctx: StepContext) -> StepOutcome:
         payee_key = ctx.metadata.get("payeeKey")

@@ -49,6 +49,36 @@ def apply(result: dict) -> str:
         text += ": " + ", ".join(f"{count(n)} {reason}" for reason, n in reasons.items())
         if len(listed) < (result.get("skipped") or 0):
             text += ", …"
+    if result.get("rules"):
+        text += "; " + rules(result)
+    if result.get("noteTagged"):
+        text += f"; {plural(result['noteTagged'], 'note')} tagged {result.get('noteTag', '')}".rstrip()
+    return text
+
+
+def rules(result: dict) -> str:
+    """'2 rules created: Blue Bottle → Coffee, Powell's → Books (1 already there)'."""
+    made = [r for r in result.get("rules") or [] if r.get("created")]
+    text = plural(result.get("rulesCreated", len(made)), "rule") + " created"
+    if made:
+        text += ": " + ", ".join(f"{r['payeeName']} → {r['categoryName']}" for r in made)
+    same = len(result.get("rules") or []) - len(made)
+    return text + (f" ({count(same)} already there)" if same else "")
+
+
+def revert(result: dict) -> str:
+    """'5 categories restored, 1 left alone: changed since the apply; 1 rule removed'."""
+    text = f"{plural(result['restored'], 'category', 'categories')} restored"
+    listed = result.get("leftAloneTransactions") or {}
+    if result.get("leftAlone"):
+        reasons = Counter(listed.values())
+        text += f", {count(result['leftAlone'])} left alone"
+        if reasons:
+            text += ": " + ", ".join(f"{count(n)} {reason}" for reason, n in reasons.items())
+    text += f"; {plural(result.get('rulesRemoved') or 0, 'rule')} removed"
+    kept = [r for r in result.get("rules") or [] if r.get("outcome") not in ("removed", "")]
+    if kept:
+        text += " (" + ", ".join(f"{r['payeeName']} → {r['categoryName']}: {r['outcome']}" for r in kept) + ")"
     return text
 
 

@@ -44,6 +44,27 @@ class Suggestion(BaseModel):
     updated_at = pw.DateTimeField()
     open = pw.BooleanField(null=True, default=True)  # True while pending/approved: one open suggestion per transaction
     skip_reason = pw.TextField(null=True)  # why an apply skipped it ("changed by someone else"); migration 0005
+    # review (migration 0006): the reviewer's category when it differs from the proposal (or was chosen by hand)
+    origin = pw.CharField(max_length=16, default="engine")  # engine | manual (chosen by hand, no proposal)
+    category_id = pw.CharField(max_length=64, null=True)
+    category_name = pw.CharField(max_length=200, null=True)
+    create_rule = pw.BooleanField(default=False)  # the apply also teaches the budget "payee -> category"
+    payee_id = pw.CharField(max_length=64, null=True)
+    account_id = pw.CharField(max_length=64, null=True)
+
+    @property
+    def final_category_id(self) -> str:
+        """The category an apply writes: the reviewer's when chosen, else the proposed one."""
+        return self.category_id or self.proposed_category_id
+
+    @property
+    def final_category_name(self) -> str:
+        return self.category_name or self.proposed_category_name
+
+    @property
+    def corrected(self) -> bool:
+        """Approved with another category than the engine proposed."""
+        return self.origin == "engine" and bool(self.category_id) and self.category_id != self.proposed_category_id
 
     class Meta:
         table_name = "suggestion"

@@ -10,6 +10,7 @@ from core.clock import Clock, isoformat, utcnow
 from core.errors import InvalidTransition, NotFound, ValidationFailed
 from models.db import write_transaction
 from models.domain import Suggestion
+from suggestions import decisions
 from suggestions.engine import SuggestionEngine
 from suggestions.normalize import normalize_payee
 
@@ -32,20 +33,25 @@ class SuggestionService:
     # ----------------------------------------------------------------- generate
     def generate(self, budget_id: str, job_id: str, connector: Connector, progress: Progress,
                  payee_key: Optional[str] = None) -> dict:
-        """Propose a category for every uncategorized transaction without an open or rejected suggestion."""
+        """Propose a category for every uncategorized transaction without an open or rejected suggestion.
+
+        Every review decision counts as history at once (suggestions/decisions.py). A payee group's
+        retry (`payee_key`) also reconsiders its rejected transactions, never with a rejected category.
+        """
         transactions = connector.transactions()
-        history = [t for t in transactions if t.category_id]
+        history = decisions.labelled_history(budget_id, transactions)
+        skip_statuses = ("pending", "approved", "applied") if payee_key is not None else ("pending", "approved", "applied", "rejected")
         seen = {tx for (tx,) in Suggestion.select(Suggestion.transaction_id)
-                .where(Suggestion.budget_id == budget_id,
-                       Suggestion.status.in_(("pending", "approved", "rejected"))).tuples()}
+                .where(Suggestion.budget_id == budget_id, Suggestion.status.in_(skip_statuses)).tuples()}
         targets = [t for t in transactions if not t.category_id and t.id not in seen]
         if payee_key is not None:
             targets = [t for t in targets if normalize_payee(t.payee_name) == payee_key]
         outcome = self.engine.propose(history, targets, connector.categories(), progress, budget_id=budget_id)
+        proposals, dropped = decisions.drop_rejected(outcome.proposals, decisions.rejected_pairs(budget_id))
         by_id = {t.id: t for t in targets}
         now = self.clock()
         rows = []
-        for p in outcome.proposals:
+        for p in proposals:
             t = by_id[p.transaction_id]
             rows.append({
                 "id": self.new_id(), "budget_id": budget_id, "transaction_id": t.id,
@@ -54,20 +60,21 @@ class SuggestionService:
                 "proposed_category_id": p.category_id, "proposed_category_name": p.category_name,
                 "confidence": round(p.confidence, 4), "rationale": p.rationale, "status": "pending",
                 "job_id": job_id, "created_at": now, "updated_at": now, "open": True,
+                "payee_id": t.payee_id, "account_id": t.account_id,
             })
         inserted = 0
         for i in range(0, len(rows), INSERT_BATCH):
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
                 inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
-        return {"suggested": inserted, "skipped": len(outcome.skipped), "considered": len(targets),
+        return {"suggested": inserted, "skipped": len(outcome.skipped) + len(dropped), "considered": len(targets),
                 "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
 
     def reset_payee_group(self, budget_id: str, payee_key: str) -> int:
-        """Drop the group's pending and rejected suggestions so a retry can propose them again."""
+        """Drop the group's pending suggestions so a retry can propose them again; rejections stay (they stick)."""
         with write_transaction():
             return (Suggestion.delete().where(Suggestion.budget_id == budget_id, Suggestion.payee_key == payee_key,
-                                              Suggestion.status.in_(("pending", "rejected"))).execute())
+                                              Suggestion.status == "pending").execute())
 
     def drop_stale(self, budget_id: str, connector: Connector) -> int:
         """Delete open suggestions whose transaction is gone or already categorized."""
@@ -176,4 +183,7 @@ def suggestion_dict(s: Suggestion) -> dict:
         "proposedCategoryId": s.proposed_category_id, "proposedCategoryName": s.proposed_category_name,
         "confidence": s.confidence, "rationale": s.rationale, "status": s.status, "jobId": s.job_id,
         "createdAt": isoformat(s.created_at), "skipReason": s.skip_reason,
+        "categoryId": s.final_category_id, "categoryName": s.final_category_name, "origin": s.origin,
+        "corrected": s.corrected, "createRule": bool(s.create_rule), "accountId": s.account_id,
+        "payeeId": s.payee_id, "updatedAt": isoformat(s.updated_at),
     }

@@ -4,7 +4,7 @@ import { api, ApiError } from "./api.js";
 import { h, renderInto, refreshTimes, errorNote, describedBy, blocked, timeEl } from "./dom.js";
 import { ACTIVE, TERMINAL, statusText, plural, parseTime, waitsForRetry } from "./format.js";
 import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
-import { suggestionsView, groupByPayee } from "./suggestions.js";
+import { createReview, groupByPayee } from "./suggestions.js";
 import { snapshotsView } from "./snapshots.js";
 import { explain, isNetworkError, isTransient } from "./errors.js";
 
@@ -248,7 +248,8 @@ function renderDetail() {
 }
 
 function renderSuggestions() {
-  renderInto($("suggestions-body"), suggestionsView(state, actions));
+  review.render();
+  renderCallout();
   renderOrigin();
   renderNotice();
   const refresh = $("refresh-suggestions");
@@ -401,6 +402,7 @@ function noticeTransitions(jobs) {
     if (before === job.status) continue;
     if (TERMINAL.has(job.status) && (before !== undefined || state.listLoaded)) {
       finished = true;
+      if (before !== undefined) review.jobFinished(job);
       if (before !== undefined) announce(`${jobLabel(job, state.jobTypes)}: ${statusText(job.status)}`);
     }
   }
@@ -443,12 +445,12 @@ async function withBusy(key, render, what, fn) {
 
 // ---------------------------------------------------------------- actions
 
-function onStarted(data) {
+function onStarted(data, select = true) {
   const { job, steps } = data;
   state.seenStatus.set(job.id, job.status);
   upsertJob(job);
   state.details.set(job.id, { job, steps: steps || [], events: (state.details.get(job.id) || {}).events || [] });
-  state.selectedJobId = job.id;
+  if (select) state.selectedJobId = job.id;
   writeHash();
   renderList();
   renderDetail();
@@ -522,57 +524,38 @@ const actions = {
     });
   },
 
-  async review(items, verb, group) {
-    const ids = items.map((s) => s.id);
-    const payee = group ? group.payee : null;
-    const hadFocus = $("suggestions-body").contains(document.activeElement);
-    const key = payee ? `g-${payee}` : `s-${ids[0]}`;
-    const who = group ? group.title : (items[0] && items[0].payeeName) || "";
-    reviewGeneration += 1;
-    await withBusy(key, renderSuggestions, `Could not ${verb} ${who}`, async () => {
-      let updated;
-      if (ids.length === 1) {
-        const { data } = await (verb === "approve" ? api.approve(ids[0]) : api.reject(ids[0]));
-        updated = [data.suggestion];
-      } else {
-        const { data } = await (verb === "approve" ? api.approveMany(ids) : api.rejectMany(ids));
-        updated = data.suggestions || [];
-      }
-      const byId = new Map(updated.map((s) => [s.id, s]));
-      state.suggestions = state.suggestions
-        .map((s) => byId.get(s.id) || s)
-        .filter((s) => s.status === "pending" || s.status === "approved");
-      announce(`${verb === "approve" ? "Approved" : "Rejected"} ${ids.length} for ${who}`);
-    });
-    if (hadFocus) moveFocusIfLost();
-  },
-
-  async retryGroup(group) {
-    const first = group.items[0];
-    const kind = kindTaking("suggestionId");
-    if (!first || !kind) return;
-    await withBusy(`retry-${group.payee}`, renderSuggestions, `Could not retry suggestions for ${group.title}`, async () => {
-      const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionId: first.id });
-      onStarted(data);
-    });
-  },
-
-  async applyApproved(ids) {
-    const kind = kindTaking("suggestionIds");
-    if (!kind) return;
-    await withBusy("apply", renderSuggestions, "Could not apply the approved suggestions", async () => {
-      const { data } = await api.startJob(kind, { budgetId: state.budgetId, suggestionIds: ids });
-      state.applyJobId = data.job.id;
-      onStarted(data);
-    });
-  },
-
-  dismissApply() {
-    state.applyJobId = null;
-    renderSuggestions();
-    $("suggestions-h").focus();
+  detailExtras(job) {
+    return review.detailExtras(job);
   },
 };
+
+// The review (web/suggestions.js) works on this page's state; it starts jobs through the Job Center.
+const review = createReview($("suggestions-body"), {
+  appState: state,
+  run: (key, what, fn) => withBusy(key, renderSuggestions, what, fn),
+  reviewed: () => {
+    reviewGeneration += 1;
+  },
+  announce,
+  kindTaking,
+  selectJob: (id, scroll) => actions.selectJob(id, scroll),
+  jobDetail: (id) => state.details.get(id) || (state.jobs.find((j) => j.id === id) ? { job: state.jobs.find((j) => j.id === id), steps: [] } : undefined),
+  renderCallout,
+  async startJob(kind, body, { select = true } = {}) {
+    const { data } = await api.startJob(kind, body);
+    const job = onStarted(data, select);
+    if (!select) renderDetail();
+    return job;
+  },
+});
+
+function renderCallout() {
+  const el = $("review-callout");
+  if (!el) return;
+  const view = review.calloutView();
+  renderInto(el, view);
+  el.hidden = !view;
+}
 
 // After a review the row that had focus may be gone: keep keyboard users in the section.
 function moveFocusIfLost() {
@@ -604,6 +587,7 @@ async function refreshDetails() {
   const ids = new Set();
   if (state.selectedJobId) ids.add(state.selectedJobId);
   if (state.applyJobId) ids.add(state.applyJobId);
+  for (const id of review.watchedJobs()) ids.add(id);
   let finished = false;
   for (const id of ids) {
     const known = state.details.get(id);
@@ -616,7 +600,7 @@ async function refreshDetails() {
         state.details.set(id, { job: data.job, steps: data.steps || [], events: data.events || [], fetchedStatus: data.job.status });
         upsertJob(data.job);
         if (id === state.selectedJobId) renderDetail();
-        if (id === state.applyJobId) renderSuggestions();
+        if (id === state.applyJobId || review.watchedJobs().includes(id)) renderSuggestions();
         renderList();
       }
     } catch (err) {
@@ -682,6 +666,9 @@ async function refreshSuggestions(afterJob) {
   ]);
   suggestionsAt = Date.now();
   if (budgetId !== state.budgetId) return;
+  await review.refresh(); // undone applies, transactions without a suggestion
+  renderCallout();
+  renderDetail(); // an apply's Undo button or "undone" note
   if (generation !== reviewGeneration) {
     suggestionsDirty = true; // a review here answered meanwhile; look again next tick
     return;
@@ -876,6 +863,7 @@ function selectBudget(id) {
   state.suggestions = [];
   state.suggestionsLoaded = false;
   state.suggestionsNotice = null;
+  review.setBudget(id);
   state.snapshots = [];
   state.snapshotsLoaded = false;
   state.schedule = null;

@@ -280,6 +280,7 @@ export function jobDetailView(state, actions) {
     failureBox(job, steps),
     applySyncNote(job, steps, state.jobTypes),
     actionsRow.length ? h("div", { class: "actions" }, actionsRow) : null,
+    actions.detailExtras ? actions.detailExtras(job) : null,
     errors,
     h("h3", null, "Steps"),
     steps.length

@@ -16,11 +16,13 @@ from core.redact import register_secrets
 from jobs.queries import JobQueries
 from jobs.queue import JobQueue
 from jobs.registry import JobRegistry, default_registry
+from jobs.review_work import ReviewWork
 from jobs.runners import StepWork
 from jobs.service import JobService
 from jobs.steps import StepRunners
 from models.db import open_database
 from models.migrate import migrate
+from suggestions.review import BudgetSource, ReviewService
 from suggestions.service import SuggestionService
 from wiring.plugins import load_plugins
 
@@ -40,6 +42,7 @@ class Services:
     connectors: ConnectorFactory
     steps: StepWork
     runners: StepRunners
+    review: ReviewService
 
 
 def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
@@ -69,13 +72,15 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)
     operations = BudgetOperations(config.data_dir / "snapshots", snapshot_keep=config.snapshot_keep)
-    steps = StepWork(budgets, connectors, operations, suggestions)
+    steps = StepWork(budgets, connectors, operations, suggestions, ReviewWork(note_tag=config.apply_note_tag))
     registry = registry or default_registry()
     runners = steps.runners()
     load_plugins(config.plugins, registry, runners)
     registry = registry.with_timeouts(dict(config.job_timeout_minutes)).with_retry_base(config.retry_base_seconds)
     jobs = JobService(registry, queue, lock_ttl_seconds=config.heartbeat_timeout_seconds)
-    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners)
+    review = ReviewService(BudgetSource(budgets.get, connectors.open), suggestions.engine)
+    return Services(config, registry, jobs, JobQueries(registry), budgets, suggestions, connectors, steps, runners,
+                    review)
 
 
 def prepare(config: Config) -> None:

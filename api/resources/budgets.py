@@ -8,6 +8,7 @@ from budget.connector import ConnectorError
 from budget.service import BudgetService, budget_dict
 from core.errors import ValidationFailed
 from jobs.removal import BudgetRemoval
+from suggestions.review import ReviewService, category_groups
 
 
 class BudgetsResource:
@@ -46,3 +47,25 @@ class BudgetResource:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, budget_id: str) -> None:
         resp.media = self.removal.remove(budget_id)
+
+
+class BudgetCategoriesResource:
+    """GET /api/budgets/{id}/categories: the categories a reviewer can pick, grouped by category group."""
+
+    def __init__(self, review: ReviewService) -> None:
+        self.review = review
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, budget_id: str) -> None:
+        categories = self.review.categories(budget_id)
+        resp.media = {"budgetId": budget_id, "groups": category_groups(categories),
+                      "categories": [{"id": c.id, "name": c.name, "groupName": c.group_name} for c in categories]}
+
+
+class BudgetUncategorizedResource:
+    """GET /api/budgets/{id}/uncategorized: transactions without a category or suggestion, by payee, with why."""
+
+    def __init__(self, review: ReviewService) -> None:
+        self.review = review
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, budget_id: str) -> None:
+        resp.media = self.review.uncategorized(budget_id)

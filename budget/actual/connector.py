@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional
 
+from budget import actual_review
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
 from budget.actual.rules import ELIGIBLE_SQL, SKIP_CHANGED, target_category, why_not
@@ -44,6 +45,9 @@ from budget.connector import (
     ConnectorError,
     Payee,
     Progress,
+    Revert,
+    RuleOutcome,
+    RuleSpec,
     SnapshotFile,
     SyncResult,
     Transaction,
@@ -360,6 +364,62 @@ class ActualConnector:
             others = adapter.send(actual, remote, key, since, client, restores)[1] if restores else []
         adapter.apply_locally(actual, [m for tx, m in messages.items() if tx not in changed])
         return changed
+
+    # -- review: rules, note tags, undo (budget/actual_review.py) ------------------------------
+    @contextlib.contextmanager
+    def _session_write(self, action: str) -> Iterator[object]:
+        """Lock, pull, yield the actualpy session; what it changed is sent as sync messages, then written locally.
+
+        actualpy's ORM only turns the changes into messages (flush); they go to the server first
+        (adapter.send) and into the working copy only once the server accepted them.
+        """
+        with self._locked():
+            if not self.has_working_copy():
+                raise ConnectorError(
+                    f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
+                )
+            with self._client(self.data_dir) as actual:
+                remote = self._remote_file(actual)
+                if remote.group_id != self._local_group_id():
+                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
+                key = self._download(actual, self.data_dir, remote)
+                s = actual.session
+                with self.session.errors.translate(action, self.file_id):
+                    yield s
+                    s.flush()
+                    messages = list(s.info.get("messages") or [])
+                    s.rollback()
+                    if messages:
+                        clock = adapter.stored_clock(actual)
+                        adapter.send(actual, remote, key, str(clock), adapter.new_client(clock), messages)
+                        adapter.apply_locally(actual, messages)
+
+    def tag_notes(self, transaction_ids: list[str], tag: str) -> list[str]:
+        if not tag or not transaction_ids:
+            return []
+        with self._session_write("tag the notes") as s:
+            return actual_review.tag_notes(s, transaction_ids, tag)
+
+    def revert_categories(self, reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
+        if not reverts:
+            return ApplyResult()
+        with self._session_write("restore the categories") as s:
+            outcome = actual_review.revert_categories(s, reverts, progress)
+        log.info("budget %s: restored %d categories, left %d alone", self.file_id, len(outcome.applied),
+                 len(outcome.skipped))
+        return outcome
+
+    def create_rules(self, specs: list[RuleSpec]) -> list[RuleOutcome]:
+        if not specs:
+            return []
+        with self._session_write("create the rules") as s:
+            return actual_review.create_rules(s, specs)
+
+    def delete_rules(self, rules: dict[str, RuleSpec]) -> dict[str, str]:
+        if not rules:
+            return {}
+        with self._session_write("remove the rules") as s:
+            return actual_review.delete_rules(s, rules)
 
     def snapshot(self, dest: Path) -> SnapshotFile:
         dest = Path(dest)

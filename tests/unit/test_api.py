@@ -7,6 +7,7 @@ import pytest
 
 from jobs.registry import DEFAULT_TYPES
 from models.jobs import Job
+from tests.unit.review_helpers import finished_apply_job
 
 KINDS = {t.kind: t for t in DEFAULT_TYPES if t.kind}
 
@@ -117,6 +118,8 @@ def kind_body(kind, suggestions, client):
     elif kind == "suggestions-apply":
         client.simulate_post(f"/api/suggestions/{suggestions[1]['id']}/approve")
         body["suggestionIds"] = [suggestions[1]["id"]]
+    elif kind == "suggestions-revert":
+        body["applyJobId"] = finished_apply_job()
     return body
 
 

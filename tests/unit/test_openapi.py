@@ -10,6 +10,8 @@ from openapi_schema_validator import OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.unit.review_helpers import finished_apply_job
+
 DOC_URI = "urn:budget-assist:openapi"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -167,6 +169,8 @@ def test_every_job_kind_has_a_request_schema_made_from_its_inputs(doc, services)
     ("suggestions-retry", {"budgetId": "demo", "suggestionId": "s-1"}, True),
     ("suggestions-apply", {"budgetId": "demo", "suggestionIds": []}, False),
     ("suggestions-apply", {"budgetId": "demo", "suggestionIds": ["s-1"]}, True),
+    ("suggestions-revert", {"budgetId": "demo"}, False),
+    ("suggestions-revert", {"budgetId": "demo", "applyJobId": "j-1"}, True),
 ])
 def test_a_request_schema_accepts_what_the_api_accepts_for_that_kind(doc, kind, body, valid):
     assert OAS31Validator(request_schemas(doc)[kind]).is_valid(body) is valid
@@ -273,7 +277,7 @@ def test_job_creation_of_every_kind_matches(client, doc, check, suggestion_ids):
         "budget-sync": {}, "suggestions-generate": {}, "sync-and-suggest": {"fullResync": True},
         "suggestions-retry": {"suggestionId": suggestion_ids[0]},
         "suggestions-apply": {"suggestionIds": [suggestion_ids[1]]},
-        "snapshot-create": {}, "snapshot-redownload": {},
+        "snapshot-create": {}, "snapshot-redownload": {}, "suggestions-revert": {"applyJobId": finished_apply_job()},
     }
     for kind, extra in bodies.items():
         resp = client.simulate_post(f"/api/jobs/{kind}", json={"budgetId": "demo", **extra})
@@ -291,3 +295,23 @@ def test_the_checker_rejects_a_response_that_breaks_the_schema(client, doc, chec
 
     with pytest.raises(AssertionError, match="status"):
         check(job_create_path(doc), "post", Broken())
+
+
+def test_review_responses_match(client, check, suggestion_ids):
+    cats = client.simulate_get("/api/budgets/demo/categories")
+    check("/api/budgets/{budgetId}/categories", "get", cats)
+    check("/api/budgets/{budgetId}/categories", "get", client.simulate_get("/api/budgets/nope/categories"))  # 404
+    first, second, third = suggestion_ids[:3]
+    category = cats.json["categories"][-1]["id"]
+    check("/api/suggestions/{id}/approve", "post", client.simulate_post(
+        f"/api/suggestions/{first}/approve", json={"categoryId": category, "createRule": True}))
+    check("/api/suggestions/approve", "post", client.simulate_post(
+        "/api/suggestions/approve", json={"suggestionIds": [third], "categoryId": category}))
+    rejected = client.simulate_post(f"/api/suggestions/{second}/reject").json["suggestion"]
+    listing = client.simulate_get("/api/budgets/demo/uncategorized")
+    check("/api/budgets/{budgetId}/uncategorized", "get", listing)
+    manual = client.simulate_post("/api/suggestions", json={
+        "budgetId": "demo", "transactionId": rejected["transactionId"], "categoryId": category})
+    assert manual.status_code == 201
+    check("/api/suggestions", "post", manual)
+    check("/api/suggestions", "post", client.simulate_post("/api/suggestions", json={"budgetId": "demo"}))  # 422

@@ -18,10 +18,11 @@ TABLE = [
     ("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
     ("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload"),
     ("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None),
+    ("suggestions_revert", "Undo Apply", ("revert",), "suggestions-revert"),  # issue 12
 ]
 
 
-def test_the_eight_types_have_the_labels_and_steps_of_the_issue_table():
+def test_the_types_have_the_labels_and_steps_of_the_issue_tables():
     registry = default_registry()
     assert [(t.name, t.label, t.steps, t.kind) for t in registry.all()] == TABLE
     assert registry.names() == [row[0] for row in TABLE]
@@ -138,8 +139,9 @@ def test_every_startable_type_takes_the_budget_first_and_declares_its_other_inpu
     assert inputs["sync-and-suggest"][1:] == [("fullResync", "boolean", False)]
     assert inputs["suggestions-retry"][1:] == [("suggestionId", "string", True)]
     assert inputs["suggestions-apply"][1:] == [("suggestionIds", "ids", True)]
+    assert inputs["suggestions-revert"][1:] == [("applyJobId", "string", True)]
     assert [k for k, names in inputs.items() if len(names) > 1] == [
-        "sync-and-suggest", "suggestions-retry", "suggestions-apply"]
+        "sync-and-suggest", "suggestions-retry", "suggestions-apply", "suggestions-revert"]
 
 
 def test_a_type_made_of_existing_steps_is_one_entry_with_the_budget_as_its_input():
