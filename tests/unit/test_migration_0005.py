@@ -17,9 +17,9 @@ def test_a_new_database_has_the_column_and_0005_recorded(db):
 def test_an_older_database_gets_the_column_and_keeps_its_rows(db):
     database.execute_sql("INSERT INTO suggestion (id, budget_id, transaction_id, payee_name, payee_key, amount, date,"
                          " account_name, proposed_category_id, proposed_category_name, confidence, rationale, status,"
-                         " created_at, updated_at, open, origin) VALUES ('s1', 'demo', 't1', 'Shop', 'shop', -100,"
+                         " created_at, updated_at, open, origin, create_rule) VALUES ('s1', 'demo', 't1', 'Shop', 'shop', -100,"
                          " '2026-01-01', 'Checking', 'c1', 'Groceries', 0.9, 'same payee', 'rejected',"
-                         " '2026-01-01T00:00:00', '2026-01-01T00:00:00', NULL, 'engine')")
+                         " '2026-01-01T00:00:00', '2026-01-01T00:00:00', NULL, 'engine', 0)")
     database.execute_sql("ALTER TABLE suggestion DROP COLUMN skip_reason")  # as a database made before 0005
     database.execute_sql("DELETE FROM schema_version WHERE version >= 5")
     assert "skip_reason" not in columns("suggestion")
