@@ -218,6 +218,7 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
         while t_first is None:
             if queued() < n:
                 t_first = time.time()
+                cpu_first = procs.cpu_seconds(worker.pid)
             elif not worker.alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"worker never dequeued:\n{worker.tail()}")
             else:
@@ -230,6 +231,7 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
                 "select sum(status='succeeded'), sum(status!='succeeded'), max(completed_at) from job"
                 " where type='bench_noop'").fetchone()
             conn.close()
+            cpu_last = procs.cpu_seconds(worker.pid)
             t_last = _ts(last)
             extra = {"succeeded": done, "not_succeeded": failed}
         else:
@@ -238,9 +240,11 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
                     raise RuntimeError(f"worker died:\n{worker.tail()}")
                 time.sleep(0.002)
             t_last = time.time()
+            cpu_last = procs.cpu_seconds(worker.pid)
             extra = {}
         seconds = t_last - t_first
-        return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds, **extra}
+        return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds,
+                "worker_cpu_ms_per_job": round(1000 * (cpu_last - cpu_first) / n, 3), **extra}
     finally:
         qconn.close()
         worker.stop()

@@ -75,6 +75,8 @@ class JobOrchestrator:
             timeout_minutes=job_type.timeout_minutes,
             shutting_down=self.shutting_down,
             monotonic=self.monotonic,
+            polled_at=self.monotonic(),
+            canceled=bool(job.cancel_requested),  # as the claim read it
         )
         started = self.monotonic()
         with Heartbeat(lambda: self.service.heartbeat(job_id), self.heartbeat_seconds,

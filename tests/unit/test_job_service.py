@@ -202,7 +202,7 @@ def test_a_transition_and_its_event_commit_or_roll_back_together(svc, monkeypatc
     def broken_event(*args, **kwargs):
         raise RuntimeError("event table unavailable")
 
-    monkeypatch.setattr(svc, "_event", broken_event)
+    monkeypatch.setattr(svc, "_events", broken_event)
     with pytest.raises(RuntimeError):
         svc.claim(job_id, "w")
     assert status_of(job_id) == "queued"
