@@ -84,7 +84,8 @@ class JobOrchestrator:
             outcome = self._run_steps(job, claim.step, checkpoint)
         log.info("job %s %s: %s in %.2fs %s", job_id, job.type, outcome.status,
                  self.monotonic() - started, outcome.detail)
-        self.service.wake_waiting(job.budget_id)
+        if outcome.status != "succeeded":  # a success came through advance(), which woke the next job itself
+            self.service.wake_waiting(job.budget_id)
         return outcome
 
     def _run_steps(self, job: Job, step: Optional[JobStep], checkpoint: Checkpoint) -> RunOutcome:

@@ -234,7 +234,10 @@ class JobService:
 
     def advance(self, job_id: str, step_id: int, result: Optional[dict] = None,
                 summary: str = "") -> Optional[JobStep]:
-        """Mark a running step succeeded and start the next one; finish the job after the last."""
+        """Mark a running step succeeded and start the next one; finish the job after the last.
+
+        Finishing the job releases its budget's lock and enqueues the job that waits for it, if any.
+        """
         check_step_transition("running", "succeeded")
         check_job_transition("running", "succeeded")
         try:
@@ -245,6 +248,7 @@ class JobService:
                     raise _Unexpected
                 text = f"Step '{step_label(row[0])}' succeeded" + (f": {summary}" if summary else "")
                 events = [(job_id, step_id, "succeeded", text, now)]
+                waiting = None
                 following = sql.step_from_row(execute(sql.START_NEXT_STEP, (now, job_id)).fetchone())
                 if following is not None:
                     execute(sql.TOUCH_JOB, (now, job_id))
@@ -254,14 +258,24 @@ class JobService:
                     finished = execute(sql.SUCCEED_JOB, (now, now, now, job_id)).fetchone()
                     if finished is None:
                         raise _Unexpected
-                    execute(sql.RELEASE_LOCK, (finished[0], job_id))
+                    released = execute(sql.RELEASE_LOCK, (finished[0], job_id, finished[0])).fetchone()
+                    waiting = released[0] if released else None
                     events.append((job_id, None, "succeeded", "Succeeded", now))
                 self._events(events)
-            return following
         except _Unexpected:
             return self._advance_general(job_id, step_id, result, summary)
+        if following is None and waiting:
+            self.queue.enqueue(waiting)
+        return following
 
     def _advance_general(self, job_id: str, step_id: int, result: Optional[dict], summary: str) -> Optional[JobStep]:
+        following = self._advance_in_transaction(job_id, step_id, result, summary)
+        if following is None:
+            self.wake_waiting(self._read.get(job_id).budget_id)
+        return following
+
+    def _advance_in_transaction(self, job_id: str, step_id: int, result: Optional[dict],
+                                summary: str) -> Optional[JobStep]:
         with write_transaction():
             now = self.clock()
             step = self._running_step(job_id, step_id)

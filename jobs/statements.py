@@ -39,7 +39,10 @@ CLAIM_JOB = (f"UPDATE {JOB} SET status = 'running', started_at = {_later('create
 TAKE_LOCK = (f"INSERT INTO {LOCK} (budget_id, job_id, expires_at) VALUES (?, ?, ?) "
              f"ON CONFLICT (budget_id) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at "
              f"WHERE {LOCK}.expires_at < ? OR {LOCK}.job_id = excluded.job_id RETURNING job_id")
-RELEASE_LOCK = f"DELETE FROM {LOCK} WHERE budget_id = ? AND job_id = ?"
+# the job's lock, returning the oldest job of the budget that waits for it (NULL when none does)
+RELEASE_LOCK = (f"DELETE FROM {LOCK} WHERE budget_id = ? AND job_id = ? RETURNING "
+                f"(SELECT id FROM {JOB} WHERE budget_id = ? AND status = 'queued' AND blocked_by IS NOT NULL "
+                f"ORDER BY created_at LIMIT 1)")
 REFRESH_LOCK = f"UPDATE {LOCK} SET expires_at = ? WHERE job_id = ?"
 # pending -> running for the job's first pending step
 START_NEXT_STEP = (f"UPDATE {STEP} SET status = 'running', started_at = ?, completed_at = NULL, failure_reason = NULL "

@@ -346,6 +346,17 @@ def test_a_job_of_another_budget_is_not_blocked(svc):
     assert svc.claim(other, "w2").started
 
 
+def test_finishing_the_holder_enqueues_the_job_waiting_for_its_budget(svc, queue):
+    running = svc.create("budget_sync", "demo").job.id
+    waiting = svc.create("snapshot_create", "demo").job.id
+    step = svc.claim(running, "w1").step
+    assert not svc.claim(waiting, "w2").started
+    queue.enqueued.clear()
+    svc.advance(running, step.id)
+    assert queue.enqueued == [(waiting, 0.0)]
+    assert svc.claim(waiting, "w2").started
+
+
 def test_the_lock_is_released_when_the_holder_finishes(svc, queue):
     running = svc.create("budget_sync", "demo").job.id
     waiting = svc.create("snapshot_create", "demo").job.id
