@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
@@ -42,7 +46,7 @@ test: test-deps
 	PATH="$(abspath $(BIN)):$$PATH" BA_TEST_BACKEND=scaleout $(BIN)/python -m pytest -q -m "not scaleout" tests/integration tests/browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench --quick --json test-output/bench-quick.json
 
-bench: venv
+bench: $(VENV)/.installed-bench
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench
 
 clean:

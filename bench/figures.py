@@ -11,6 +11,7 @@ import random
 import sqlite3
 import threading
 import time
+import traceback
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,17 +39,19 @@ class Sizes:
     seed_budgets: int = 1000
     scrapes: int = 10
     seed_recent_per_budget: int = 20
-    poll_seconds: float = 2.0  # per round; rounds alternate ours and the anchor, p99 = median over rounds
-    poll_rounds: int = 5
+    poll_seconds: float = 3.0  # per round; rounds alternate ours and the anchor, p99 = median over rounds
+    poll_rounds: int = 9  # 5 rounds of 2 s: p99 rounds ranged 0.54-13.9 ms on a busy machine
     purge_before_seconds: float = 10.0
     suggest: tuple[int, int] = (10_000, 100_000)
+    peer_jobs: int = 5000  # ours on PostgreSQL + Redis and each peer, interleaved rounds
+    peer_rounds: int = 3
 
 
 FULL = Sizes()
 QUICK = Sizes(idle_jobs=8, idle_gap=(0.3, 0.8), idle_cpu_seconds=5.0, throughput_jobs=300, throughput_anchor_runs=1,
               commit_jobs=2, http_seconds=2.0, http_rounds=1, http_budgets=5_000, seed_old_jobs=20_000,
               seed_budgets=100, seed_recent_per_budget=20, poll_seconds=1.0, poll_rounds=2,
-              purge_before_seconds=2.0, suggest=(1000, 10_000))
+              purge_before_seconds=2.0, suggest=(1000, 10_000), peer_jobs=300, peer_rounds=1)
 
 
 @dataclass
@@ -218,6 +221,7 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
         while t_first is None:
             if queued() < n:
                 t_first = time.time()
+                cpu_first = procs.cpu_seconds(worker.pid)
             elif not worker.alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"worker never dequeued:\n{worker.tail()}")
             else:
@@ -230,6 +234,7 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
                 "select sum(status='succeeded'), sum(status!='succeeded'), max(completed_at) from job"
                 " where type='bench_noop'").fetchone()
             conn.close()
+            cpu_last = procs.cpu_seconds(worker.pid)
             t_last = _ts(last)
             extra = {"succeeded": done, "not_succeeded": failed}
         else:
@@ -238,9 +243,11 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
                     raise RuntimeError(f"worker died:\n{worker.tail()}")
                 time.sleep(0.002)
             t_last = time.time()
+            cpu_last = procs.cpu_seconds(worker.pid)
             extra = {}
         seconds = t_last - t_first
-        return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds, **extra}
+        return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds,
+                "worker_cpu_ms_per_job": round(1000 * (cpu_last - cpu_first) / n, 3), **extra}
     finally:
         qconn.close()
         worker.stop()
@@ -459,3 +466,233 @@ def suggest(tmp: Path, sizes: Sizes) -> Figure:
     f.ours = f.value = float(out.strip().splitlines()[-1])
     f.detail = {"line": out.strip().splitlines()[0]}
     return f
+
+
+# ------------------------------------------------------------------ scale-out and the peers
+PEER_KEYS = ("throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s", "peer_procrastinate_jobs_s")
+
+
+def _reachable(url: str) -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname, u.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_done(count: Any, n: int, worker: procs.Proc, timeout: float = 900) -> None:
+    procs.wait_until(lambda: count() >= n or worker_dead(worker), timeout, 0.05, f"{worker.name}: {n} jobs done")
+
+
+def _rate(n: int, first: dt.datetime, last: dt.datetime, worker_cpu: float) -> dict:
+    """(n - 1) jobs between the first and the last one done: the same clock for every system."""
+    seconds = (last - first).total_seconds()
+    return {"n": n, "seconds": round(seconds, 3), "per_s": (n - 1) / seconds,
+            "worker_cpu_ms_per_job": round(1000 * worker_cpu / n, 3)}
+
+
+def _pg_database(admin_dsn: str, name: str, create: bool) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(admin_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if create:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+def _pg_dsn(admin_dsn: str, name: str) -> str:
+    return admin_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+def _run(module: str, n: int, env: dict, data_dir: Path) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", module, str(n)], cwd=procs.ROOT, env=env, capture_output=True,
+                         text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def _ours_scaleout(d: Path, n: int, env: dict, dsn: str) -> dict:
+    import psycopg2
+
+    procs.migrate(d, env=env)
+    _run("bench.probe_create", n, env, d)
+    worker = procs.start_worker("scaleout", d, env=env)
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        c0 = procs.cpu_seconds(worker.pid)
+
+        def done() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM job WHERE type = 'bench_noop' AND status = 'succeeded'")
+                return cur.fetchone()[0]
+
+        _wait_done(done, n, worker)
+        cpu = procs.cpu_seconds(worker.pid) - c0
+        with conn.cursor() as cur:
+            cur.execute("SELECT min(completed_at), max(completed_at) FROM job WHERE type = 'bench_noop'")
+            first, last = cur.fetchone()
+        return _rate(n, first, last, cpu)
+    finally:
+        conn.close()
+        worker.stop()
+
+
+def _celery(d: Path, n: int, env: dict, queue_name: str) -> dict:
+    from bench.peers import celery_app
+
+    ids = _run("bench.peers.celery_app", n, env, d).split()
+    app = celery_app.make_app(queue_name)
+    worker = procs.Proc("celery", celery_app.worker_command(), env, d / "logs")
+    try:
+        c0 = procs.cpu_seconds(worker.pid)
+        last = app.AsyncResult(ids[-1])  # the solo worker takes them in order
+        _wait_done(lambda: n if last.ready() else 0, n, worker)
+        cpu = procs.cpu_seconds(worker.pid) - c0
+        dates = [app.AsyncResult(i).date_done for i in ids]
+        assert all(dates), "a Celery task without its result"
+        return _rate(n, min(dates), max(dates), cpu)
+    finally:
+        worker.stop()
+
+
+def _rq(d: Path, n: int, env: dict, queue_name: str) -> dict:
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    from bench.peers import rq_app
+
+    ids = _run("bench.peers.rq_app", n, env, d).split()
+    q = rq_app.queue(queue_name)
+    worker = procs.Proc("rq", rq_app.worker_command(), env, d / "logs")
+    try:
+        c0 = procs.cpu_seconds(worker.pid)
+        finished, failed = FinishedJobRegistry(queue=q), FailedJobRegistry(queue=q)
+        _wait_done(lambda: finished.count + failed.count, n, worker)
+        cpu = procs.cpu_seconds(worker.pid) - c0
+        assert failed.count == 0, f"{failed.count} RQ jobs failed:\n{worker.tail()}"
+        ended = [j.ended_at for j in Job.fetch_many(ids, connection=q.connection)]
+        return _rate(n, min(ended), max(ended), cpu)
+    finally:
+        worker.stop()
+
+
+def _procrastinate(d: Path, n: int, env: dict, dsn: str) -> dict:
+    import psycopg2
+
+    from bench.peers import procrastinate_app
+
+    _run("bench.peers.procrastinate_app", n, env, d)
+    worker = procs.Proc("procrastinate", procrastinate_app.worker_command(), env, d / "logs")
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        c0 = procs.cpu_seconds(worker.pid)
+
+        def done() -> int:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")
+                return cur.fetchone()[0]
+
+        _wait_done(done, n, worker)
+        cpu = procs.cpu_seconds(worker.pid) - c0
+        with conn.cursor() as cur:
+            cur.execute("SELECT min(at), max(at) FROM procrastinate_events WHERE type = 'succeeded'")
+            first, last = cur.fetchone()
+        return _rate(n, first, last, cpu)
+    finally:
+        conn.close()
+        worker.stop()
+
+
+def _redis_cleanup(url: str, prefix: str) -> None:
+    import redis
+
+    r = redis.Redis.from_url(url)
+    for pattern in (f"*{prefix}*",):
+        keys = list(r.scan_iter(match=pattern, count=1000))
+        for i in range(0, len(keys), 1000):
+            r.delete(*keys[i:i + 1000])
+
+
+def scaleout_and_peers(tmp: Path, sizes: Sizes) -> list[Figure]:
+    """throughput_scaleout_jobs_s and peer_*_jobs_s: the same n no-op jobs, interleaved rounds, medians."""
+    import importlib.util
+    import uuid
+
+    from bench import peers
+
+    n = sizes.peer_jobs
+    figs = {
+        "ours": Figure("throughput_scaleout_jobs_s", f"{n} no-op jobs on PostgreSQL + Redis (job, step, 5 events)",
+                       "jobs/s", None),
+        "celery": Figure("peer_celery_jobs_s", f"{n} no-op Celery tasks, solo pool, Redis broker + results",
+                         "jobs/s", None),
+        "rq": Figure("peer_rq_jobs_s", f"{n} no-op RQ jobs, SimpleWorker on Redis", "jobs/s", None),
+        "procrastinate": Figure("peer_procrastinate_jobs_s", f"{n} no-op procrastinate jobs on PostgreSQL",
+                                "jobs/s", None),
+    }
+    missing = [f"PostgreSQL ({peers.PG_ADMIN.rsplit('@', 1)[-1]})" for _ in [0] if not _reachable(peers.PG_ADMIN)]
+    missing += [f"Redis ({peers.REDIS_URL})" for _ in [0] if not _reachable(peers.REDIS_URL)]
+    if missing:
+        for f in figs.values():
+            f.detail["skipped"] = f"{', '.join(missing)} not reachable"
+        print(f"bench: scale-out and peer figures skipped: {', '.join(missing)} not reachable", flush=True)
+        return list(figs.values())
+    no_extra = [m for m in ("celery", "rq", "procrastinate") if importlib.util.find_spec(m) is None]
+    if no_extra:
+        for name in ("celery", "rq", "procrastinate"):
+            figs[name].detail["skipped"] = "the .[bench] extra is not installed (make bench installs it)"
+        print("bench: peer figures skipped: the .[bench] extra (celery, rq, procrastinate) is not installed;"
+              " `make bench` installs it", flush=True)
+    runs: dict[str, list[dict]] = {k: [] for k in figs}
+    suffix = uuid.uuid4().hex[:8]
+    for r in range(sizes.peer_rounds):
+        for name in figs:
+            if figs[name].detail.get("skipped"):
+                continue
+            d = tmp / f"peer-{name}-{r}"
+            d.mkdir(parents=True, exist_ok=True)
+            queue_name = f"ba-bench-{suffix}-{name}-{r}"
+            db_name = f"ba_bench_{suffix}_{name}_{r}"
+            dsn = _pg_dsn(peers.PG_ADMIN, db_name)
+            env = procs.base_env(d, BENCH_PEER_QUEUE=queue_name, BENCH_PG_DSN=dsn, BENCH_REDIS_URL=peers.REDIS_URL)
+            try:
+                if name in ("ours", "procrastinate"):
+                    _pg_database(peers.PG_ADMIN, db_name, create=True)
+                if name == "ours":
+                    env.update(DATABASE_URL=dsn, QUEUE_URL=peers.REDIS_URL, QUEUE_NAME=queue_name)
+                    runs[name].append(_ours_scaleout(d, n, env, dsn))
+                elif name == "celery":
+                    runs[name].append(_celery(d, n, env, queue_name))
+                elif name == "rq":
+                    runs[name].append(_rq(d, n, env, queue_name))
+                else:
+                    runs[name].append(_procrastinate(d, n, env, dsn))
+            except Exception as exc:  # one peer that cannot be measured does not hide the others
+                traceback.print_exc()
+                figs[name].error = f"{exc.__class__.__name__}: {exc}"[:500]
+            finally:
+                if name in ("ours", "procrastinate"):
+                    _pg_database(peers.PG_ADMIN, db_name, create=False)
+                _redis_cleanup(peers.REDIS_URL, queue_name)
+    for name, f in figs.items():
+        if runs[name] and not f.error:
+            best = sorted(runs[name], key=lambda x: x["per_s"])[len(runs[name]) // 2]
+            f.ours = f.value = best["per_s"]
+            f.detail.update(median=best, rounds_per_s=[round(x["per_s"], 1) for x in runs[name]])
+    return list(figs.values())

@@ -75,6 +75,8 @@ class JobOrchestrator:
             timeout_minutes=job_type.timeout_minutes,
             shutting_down=self.shutting_down,
             monotonic=self.monotonic,
+            polled_at=self.monotonic(),
+            canceled=bool(job.cancel_requested),  # as the claim read it
         )
         started = self.monotonic()
         with Heartbeat(lambda: self.service.heartbeat(job_id), self.heartbeat_seconds,
@@ -82,7 +84,8 @@ class JobOrchestrator:
             outcome = self._run_steps(job, claim.step, checkpoint)
         log.info("job %s %s: %s in %.2fs %s", job_id, job.type, outcome.status,
                  self.monotonic() - started, outcome.detail)
-        self.service.wake_waiting(job.budget_id)
+        if outcome.status != "succeeded":  # a success came through advance(), which woke the next job itself
+            self.service.wake_waiting(job.budget_id)
         return outcome
 
     def _run_steps(self, job: Job, step: Optional[JobStep], checkpoint: Checkpoint) -> RunOutcome:

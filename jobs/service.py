@@ -14,9 +14,10 @@ from core.errors import Conflict, InvalidTransition, NotFound
 from core.redact import redact
 from jobs.queries import JobQueries
 from jobs.queue import JobQueue
+from jobs import statements as sql
 from jobs.registry import JobRegistry, JobType, step_label
-from models.db import write_transaction
-from models.jobs import BudgetLock, IdempotencyKey, Job, JobEvent, JobStep
+from models.db import execute, write_transaction
+from models.jobs import BudgetLock, IdempotencyKey, Job, JobStep
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ def retry_wait(seconds: float, at: dt.datetime) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
     return f"about {round(seconds / 60)} min, at {at:%H:%M} UTC"
+
+
+class _Unexpected(Exception):
+    """A fast path met a row in another state than the common case: roll back, take the general path."""
 
 
 def check_job_transition(current: str, target: str) -> None:
@@ -159,6 +164,28 @@ class JobService:
     # ------------------------------------------------------------------ running
     def claim(self, job_id: str, worker: str) -> Claim:
         """Start a queued job and its first pending step, unless its budget is busy or it is not due."""
+        check_job_transition("queued", "running")
+        check_step_transition("pending", "running")
+        try:
+            with write_transaction():
+                now = self.clock()
+                row = execute(sql.CLAIM_JOB, (now, now, now, worker, now, job_id, now)).fetchone()
+                if row is None:  # not queued, not due or gone: the general path says which
+                    raise _Unexpected
+                job = sql.job_from_row(row)
+                if execute(sql.TAKE_LOCK, (job.budget_id, job.id, now + self.lock_ttl, now)).fetchone() is None:
+                    raise _Unexpected  # another job holds the budget: the general path records the wait
+                step = sql.step_from_row(execute(sql.START_NEXT_STEP, (now, job_id)).fetchone())
+                events = [(job_id, None, "running", f"Started (attempt {job.attempt} of {job.max_attempts})", now)]
+                if step is not None:
+                    events.append((job_id, step.id, "running", f"Step '{step_label(step.step_type)}' started", now))
+                self._events(events)
+            return Claim(True, job=job, step=step)
+        except _Unexpected:
+            return self._claim_general(job_id, worker)
+
+    def _claim_general(self, job_id: str, worker: str) -> Claim:
+        """`claim` for every case: reads the job, reports why it did not start, records a wait for the lock."""
         with write_transaction():
             job = Job.get_or_none(Job.id == job_id)
             if job is None or job.status != "queued":
@@ -207,7 +234,48 @@ class JobService:
 
     def advance(self, job_id: str, step_id: int, result: Optional[dict] = None,
                 summary: str = "") -> Optional[JobStep]:
-        """Mark a running step succeeded and start the next one; finish the job after the last."""
+        """Mark a running step succeeded and start the next one; finish the job after the last.
+
+        Finishing the job releases its budget's lock and enqueues the job that waits for it, if any.
+        """
+        check_step_transition("running", "succeeded")
+        check_job_transition("running", "succeeded")
+        try:
+            with write_transaction():
+                now = self.clock()
+                row = execute(sql.SUCCEED_STEP, (now, now, JobStep.result.db_value(result), step_id, job_id)).fetchone()
+                if row is None:  # no such step, or not running: the general path raises the right error
+                    raise _Unexpected
+                text = f"Step '{step_label(row[0])}' succeeded" + (f": {summary}" if summary else "")
+                events = [(job_id, step_id, "succeeded", text, now)]
+                waiting = None
+                following = sql.step_from_row(execute(sql.START_NEXT_STEP, (now, job_id)).fetchone())
+                if following is not None:
+                    execute(sql.TOUCH_JOB, (now, job_id))
+                    events.append((job_id, following.id, "running",
+                                   f"Step '{step_label(following.step_type)}' started", now))
+                else:
+                    finished = execute(sql.SUCCEED_JOB, (now, now, now, job_id)).fetchone()
+                    if finished is None:
+                        raise _Unexpected
+                    released = execute(sql.RELEASE_LOCK, (finished[0], job_id, finished[0])).fetchone()
+                    waiting = released[0] if released else None
+                    events.append((job_id, None, "succeeded", "Succeeded", now))
+                self._events(events)
+        except _Unexpected:
+            return self._advance_general(job_id, step_id, result, summary)
+        if following is None and waiting:
+            self.queue.enqueue(waiting)
+        return following
+
+    def _advance_general(self, job_id: str, step_id: int, result: Optional[dict], summary: str) -> Optional[JobStep]:
+        following = self._advance_in_transaction(job_id, step_id, result, summary)
+        if following is None:
+            self.wake_waiting(self._read.get(job_id).budget_id)
+        return following
+
+    def _advance_in_transaction(self, job_id: str, step_id: int, result: Optional[dict],
+                                summary: str) -> Optional[JobStep]:
         with write_transaction():
             now = self.clock()
             step = self._running_step(job_id, step_id)
@@ -349,13 +417,13 @@ class JobService:
         """Refresh a running job's heartbeat and budget lock; return whether cancel was requested."""
         now = self.clock()
         with write_transaction():
-            Job.update(heartbeat_at=now).where(Job.id == job_id, Job.status == "running").execute()
-            BudgetLock.update(expires_at=now + self.lock_ttl).where(BudgetLock.job_id == job_id).execute()
-        return self.cancel_requested(job_id)
+            row = execute(sql.HEARTBEAT, (now, job_id)).fetchone()
+            execute(sql.REFRESH_LOCK, (now + self.lock_ttl, job_id))
+        return bool(row[0]) if row is not None else self.cancel_requested(job_id)
 
     def cancel_requested(self, job_id: str) -> bool:
         """Whether a user asked this job to stop."""
-        row = Job.select(Job.cancel_requested).where(Job.id == job_id).tuples().first()
+        row = execute(sql.CANCEL_REQUESTED, (job_id,)).fetchone()
         return bool(row and row[0])
 
     # ------------------------------------------------------------------ helpers
@@ -410,7 +478,11 @@ class JobService:
             setattr(step, key, value)
 
     def _event(self, job_id: str, step_id: Optional[int], status: str, message: str, now: dt.datetime) -> None:
-        JobEvent.insert(job=job_id, step_id=step_id, status=status, message=redact(message), created_at=now).execute()
+        self._events([(job_id, step_id, status, message, now)])
+
+    def _events(self, events: list[tuple]) -> None:
+        """Insert (job_id, step_id, status, message, created_at) events in one statement, messages redacted."""
+        sql.insert_events([(job_id, step_id, status, redact(message), at) for job_id, step_id, status, message, at in events])
 
     # ------------------------------------------------------------------ recovery
     def mark_reenqueued(self, job_id: str, seen_enqueued_at: Optional[dt.datetime]) -> bool:
@@ -439,9 +511,7 @@ class JobService:
 
     def waiting_job(self, budget_id: str) -> Optional[str]:
         """The oldest job of the budget that waits for the budget's lock."""
-        row = (Job.select(Job.id).where(Job.budget_id == budget_id, Job.status == "queued",
-                                        Job.blocked_by.is_null(False))
-               .order_by(Job.created_at).tuples().first())
+        row = execute(sql.WAITING_JOB, (budget_id,)).fetchone()
         return row[0] if row else None
 
     def job_type(self, job: Job) -> JobType:

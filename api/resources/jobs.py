@@ -4,7 +4,7 @@ from __future__ import annotations
 import falcon
 
 from api import validation as v
-from api.etag import EtagMemo, make_etag, not_modified
+from api.etag import EtagMemo, make_etag, not_modified, render
 from api.serialize import event_dict, job_dict, job_type_dict, step_dict
 from jobs.queries import JobQueries
 from jobs.service import JobService
@@ -54,7 +54,8 @@ class JobsResource:
         if not_modified(req, resp, etag):
             return
         registry = self.jobs.registry
-        resp.media = {"jobs": [job_dict(r, registry) for r in rows], "nextCursor": next_cursor}
+        body = render(resp, {"jobs": [job_dict(r, registry) for r in rows], "nextCursor": next_cursor})
+        self.memo.remember(req, etag, body)
 
 
 class JobResource:
@@ -76,8 +77,9 @@ class JobResource:
         if not_modified(req, resp, etag):
             return
         job, steps, events = self.jobs.detail(ref)
-        resp.media = {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in steps],
-                      "events": [event_dict(e) for e in events]}
+        body = render(resp, {"job": job_dict(job, self.jobs.registry), "steps": [step_dict(s) for s in steps],
+                             "events": [event_dict(e) for e in events]})
+        self.memo.remember(req, etag, body)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ref: str) -> None:
         body = v.read_json(req)

@@ -39,3 +39,32 @@ def test_a_write_through_this_connection_invalidates_the_memory(client, services
     services.jobs.cancel(first.id)
     after = client.simulate_get("/api/jobs", headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.json["jobs"][0]["status"] == "canceled"
+
+
+def test_an_unchanged_200_is_answered_from_the_rendered_json_without_a_query(client, services):
+    job = services.jobs.create("budget_sync", "demo").job
+    for path in ("/api/jobs?budgetId=demo", f"/api/jobs/{job.id}"):
+        first = client.simulate_get(path)
+        statements: list[str] = []
+        database.connection().set_trace_callback(statements.append)
+        try:
+            again = client.simulate_get(path)
+        finally:
+            database.connection().set_trace_callback(None)
+        assert again.status_code == 200 and again.json == first.json
+        assert again.headers["ETag"] == first.headers["ETag"]
+        assert [s for s in statements if "job" in s.lower()] == []
+
+
+def test_the_memory_keeps_a_bounded_number_of_bytes():
+    from types import SimpleNamespace
+
+    from api.etag import EtagMemo
+
+    memo = EtagMemo(lambda: (1, 1))
+    memo.MAX_BYTES = 1000
+    for i in range(50):
+        req = SimpleNamespace(relative_uri=f"/api/jobs/{i}", context=SimpleNamespace(change_marker=(1, 1)))
+        memo.remember(req, f'W/"{i}"', b"x" * 100)
+    assert memo._local.size <= 1000 and len(memo._entries()) == 10
+    assert list(memo._entries())[-1] == "/api/jobs/49"

@@ -202,7 +202,7 @@ def test_a_transition_and_its_event_commit_or_roll_back_together(svc, monkeypatc
     def broken_event(*args, **kwargs):
         raise RuntimeError("event table unavailable")
 
-    monkeypatch.setattr(svc, "_event", broken_event)
+    monkeypatch.setattr(svc, "_events", broken_event)
     with pytest.raises(RuntimeError):
         svc.claim(job_id, "w")
     assert status_of(job_id) == "queued"
@@ -344,6 +344,17 @@ def test_a_job_of_another_budget_is_not_blocked(svc):
     svc.claim(svc.create("budget_sync", "demo").job.id, "w1")
     other = svc.create("budget_sync", "other").job.id
     assert svc.claim(other, "w2").started
+
+
+def test_finishing_the_holder_enqueues_the_job_waiting_for_its_budget(svc, queue):
+    running = svc.create("budget_sync", "demo").job.id
+    waiting = svc.create("snapshot_create", "demo").job.id
+    step = svc.claim(running, "w1").step
+    assert not svc.claim(waiting, "w2").started
+    queue.enqueued.clear()
+    svc.advance(running, step.id)
+    assert queue.enqueued == [(waiting, 0.0)]
+    assert svc.claim(waiting, "w2").started
 
 
 def test_the_lock_is_released_when_the_holder_finishes(svc, queue):
