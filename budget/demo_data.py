@@ -12,6 +12,7 @@ import random
 import string
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from budget.connector import Account, Category, Payee, Transaction
@@ -295,6 +296,12 @@ def history_start() -> dt.date:
 
 def generate_history(seed: int) -> list[Transaction]:
     """Twelve months of categorized transactions ending at ANCHOR_DATE, sorted by date."""
+    return list(_history(seed))
+
+
+@lru_cache(maxsize=4)
+def _history(seed: int) -> tuple[Transaction, ...]:
+    """generate_history, computed once per seed (a pure function of it; Transactions are frozen)."""
     rng = random.Random(f"demo-history:{seed}")
     merchants = _merchants(seed)
     start = history_start()
@@ -304,7 +311,7 @@ def generate_history(seed: int) -> list[Transaction]:
     extra = HISTORY_TARGET - len(planned) + rng.randint(-60, 60)
     planned += [(rng.choice(days), spec) for spec in rng.choices(specs, weights, k=extra)]
     planned.sort(key=lambda item: item[0])
-    return [_make(rng, seed, "h", i, merchants[spec.key], date, True) for i, (date, spec) in enumerate(planned)]
+    return tuple(_make(rng, seed, "h", i, merchants[spec.key], date, True) for i, (date, spec) in enumerate(planned))
 
 
 def payees_of(transactions: list[Transaction]) -> list[Payee]:

@@ -8,6 +8,7 @@ from budget.connector import ApplyResult, Connector
 from budget.factory import ConnectorFactory
 from budget.operations import BudgetOperations, plural
 from budget.service import BudgetService
+from jobs import summaries
 from jobs.steps import StepContext, StepOutcome, StepRunners
 from suggestions.service import SuggestionService
 
@@ -69,5 +70,5 @@ class StepWork:
             self.suggestions.reset_payee_group(ctx.budget_id, payee_key)
         with self._connector(ctx) as connector:
             result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
-        summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
+        summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped" + summaries.held_back(result)
         return StepOutcome(result, summary)

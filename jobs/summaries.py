@@ -37,7 +37,19 @@ def suggestions(result: dict) -> str:
         text += f", {count(result['skipped'])} skipped"
     if result.get("considered") is not None:
         text += f" ({plural(result['considered'], 'transaction')} considered)"
-    return text
+    return text + held_back(result)
+
+
+HELD_BACK_REASONS = {"below_min_confidence": "below the minimum confidence {minimum}",
+                     "no_usable_history": "without usable history"}
+
+
+def held_back(result: dict) -> str:
+    """'; held back: 3 below the minimum confidence 0.6, 1 without usable history' (empty when none)."""
+    held = result.get("heldBack") or {}
+    parts = [f"{count(n)} " + HELD_BACK_REASONS.get(reason, humanize(reason).lower()).format(
+        minimum=result.get("minConfidence")) for reason, n in held.items() if n]
+    return "; held back: " + ", ".join(parts) if parts else ""
 
 
 def apply(result: dict) -> str:

@@ -21,6 +21,7 @@ from jobs.service import JobService
 from jobs.steps import StepRunners
 from models.db import open_database
 from models.migrate import migrate
+from suggestions.engine import SuggestionEngine
 from suggestions.service import SuggestionService
 from wiring.plugins import load_plugins
 
@@ -64,7 +65,7 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
     budgets = BudgetService(actual_session=session, max_budgets=config.max_budgets)
-    suggestions = SuggestionService()
+    suggestions = SuggestionService(SuggestionEngine(config.suggest_min_confidence, cache_dir=config.data_dir / "models"))
     wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)
