@@ -137,6 +137,7 @@ STEP_TYPES = (
     StepType("apply", "Apply suggestions", summaries.apply),
     StepType("snapshot", "Create snapshot", summaries.snapshot),
     StepType("redownload", "Download the budget again", summaries.redownload),
+    StepType("backtest", "Check suggestion accuracy", summaries.backtest),
 )
 _STEPS = {s.name: s for s in STEP_TYPES}
 
@@ -179,6 +180,10 @@ DEFAULT_TYPES = (
                         "suggestions for transactions that changed are dropped."),
     JobType("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None,
             retry=SCHEDULED_RETRY),
+    JobType("suggestions_backtest", "Check Suggestion Accuracy", ("backtest",), "suggestions-backtest",
+            description="Replays your categorized history: learns from the earliest 70 %, suggests for the rest and "
+                        "shows how often it was right, beside the last category used for each payee. "
+                        "Changes nothing in the budget."),
 )
 
 

@@ -26,7 +26,7 @@ class StepWork:
     def runners(self) -> StepRunners:
         """step_type -> runner."""
         return {"sync": self.sync, "suggestions": self.generate, "apply": self.apply,
-                "snapshot": self.snapshot, "redownload": self.redownload}
+                "snapshot": self.snapshot, "redownload": self.redownload, "backtest": self.backtest}
 
     @contextmanager
     def _connector(self, ctx: StepContext) -> Iterator[Connector]:
@@ -72,3 +72,8 @@ class StepWork:
             result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
         summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped" + summaries.held_back(result)
         return StepOutcome(result, summary)
+
+    def backtest(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            result = self.suggestions.backtest(connector, ctx.progress)
+        return StepOutcome(result, summaries.backtest(result))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from suggestions import accuracy_report
+
 
 def count(n: Any) -> str:
     """1234 -> '1,234'."""
@@ -82,6 +84,11 @@ def redownload(result: dict) -> str:
     if result.get("droppedSuggestions") is not None:
         text += f", {plural(result['droppedSuggestions'], 'outdated suggestion')} dropped"
     return text
+
+
+def backtest(result: dict) -> str:
+    """'budget-assist 93.1 % right (60.0 % on new payees), last category 85.0 %: 1,234 transactions replayed'."""
+    return accuracy_report.sentence(result)
 
 
 def generic(result: dict) -> str:

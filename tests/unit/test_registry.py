@@ -18,6 +18,7 @@ TABLE = [
     ("snapshot_create", "Create Snapshot", ("snapshot",), "snapshot-create"),
     ("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload"),
     ("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None),
+    ("suggestions_backtest", "Check Suggestion Accuracy", ("backtest",), "suggestions-backtest"),
 ]
 
 
