@@ -12,7 +12,8 @@ from bench.figures import Figure
 
 ISSUE_KEYS = {"idle_start_p95_ms", "idle_worker_cpu_pct", "throughput_ratio", "commits_per_job", "http_create_ratio",
               "poll_p99_ratio", "poll_304_p99_ratio", "suggest_10k_s", "purge_1m_s", "purge_added_p99_ms",
-              "metrics_scrape_1m_ms"}  # the last one: issue 14
+              "metrics_scrape_1m_ms",  # issue 14
+              "suggest_100k_s", "suggest_100k_rss_mib"}  # issue 17
 
 
 def test_every_key_of_the_issue_is_a_figure():
