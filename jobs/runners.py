@@ -70,7 +70,8 @@ class StepWork:
             self.suggestions.reset_payee_group(ctx.budget_id, payee_key)
         with self._connector(ctx) as connector:
             result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
-        summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped" + summaries.held_back(result)
+        summary = (f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
+                   + summaries.held_back(result) + summaries.llm_note(result))
         return StepOutcome(result, summary)
 
     def backtest(self, ctx: StepContext) -> StepOutcome:

@@ -39,7 +39,7 @@ def suggestions(result: dict) -> str:
         text += f", {count(result['skipped'])} skipped"
     if result.get("considered") is not None:
         text += f" ({plural(result['considered'], 'transaction')} considered)"
-    return text + held_back(result)
+    return text + held_back(result) + llm_note(result)
 
 
 HELD_BACK_REASONS = {"below_min_confidence": "below the minimum confidence {minimum}",
@@ -84,6 +84,16 @@ def redownload(result: dict) -> str:
     if result.get("droppedSuggestions") is not None:
         text += f", {plural(result['droppedSuggestions'], 'outdated suggestion')} dropped"
     return text
+
+
+def llm_note(result: dict) -> str:
+    """'; the language model placed 3 payee groups' or its note ('… could not be reached …'); empty without one."""
+    llm = result.get("llm") or {}
+    if llm.get("note"):
+        return f"; {llm['note']}"
+    if llm.get("answered"):
+        return f"; the language model placed {plural(llm['answered'], 'payee group')}"
+    return ""
 
 
 def backtest(result: dict) -> str:

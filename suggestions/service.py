@@ -62,8 +62,11 @@ class SuggestionService:
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
                 inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
-        return {"suggested": inserted, "skipped": len(outcome.skipped), "considered": len(targets),
-                "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
+        result = {"suggested": inserted, "skipped": len(outcome.skipped), "considered": len(targets),
+                  "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
+        if outcome.llm is not None:
+            result["llm"] = outcome.llm
+        return result
 
     def backtest(self, connector: Connector, progress: Progress, split: float = 0.7) -> dict:
         """Replay the budget's categorized history: train on the earliest `split`, suggest for the rest, score
