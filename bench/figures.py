@@ -6,6 +6,7 @@ work measured inside one process runs as a probe module, `python -m bench.probe_
 from __future__ import annotations
 
 import datetime as dt
+import os
 import json
 import random
 import sqlite3
@@ -458,14 +459,23 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
 
 
 # ------------------------------------------------------------------ suggestions
-def suggest(tmp: Path, sizes: Sizes) -> Figure:
+def suggest(tmp: Path, sizes: Sizes) -> list[Figure]:
+    """suggest_10k_s and, from the same run (train + predict, no cache), suggest_100k_s and suggest_100k_rss_mib."""
     n_targets, n_history = sizes.suggest
-    f = Figure("suggest_10k_s", f"suggestions for {n_targets} uncategorized vs {n_history} categorized transactions",
-               "s", ("<=", 3.0))
+    what = f"suggestions for {n_targets} uncategorized vs {n_history} categorized transactions"
+    f = Figure("suggest_10k_s", what, "s", ("<=", 3.0))
+    trained = Figure("suggest_100k_s", f"train on {n_history} categorized + predict {n_targets}", "s", ("<=", 5.0))
+    rss = Figure("suggest_100k_rss_mib", f"peak RSS of that run (train on {n_history} + predict {n_targets})", "MiB",
+                 ("<=", 500.0))
     out = procs.run_probe(tmp, "bench.suggest_scale", n_targets, n_history)
-    f.ours = f.value = float(out.strip().splitlines()[-1])
-    f.detail = {"line": out.strip().splitlines()[0]}
-    return f
+    lines = out.strip().splitlines()
+    values = dict(line.split(" ", 1) for line in lines[1:-1] if " " in line)
+    f.ours = f.value = trained.ours = trained.value = float(lines[-1])
+    rss.ours = rss.value = float(values["peak_rss_mib"])
+    cpu = float(values["cpu_s"]) if "cpu_s" in values else None
+    for figure in (f, trained, rss):  # the machine is shared: CPU seconds and load say how much of it we had
+        figure.detail = {"line": lines[0], "cpu_s": cpu, "loadavg": round(os.getloadavg()[0], 2)}
+    return [f, trained, rss]
 
 
 # ------------------------------------------------------------------ scale-out and the peers

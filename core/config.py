@@ -99,6 +99,8 @@ class Config:
     `BA_PLUGINS` names modules (comma-separated) whose `register(registry, runners)` adds job types
     (wiring/plugins.py; the benchmark's no-op job is one). `BA_FAULTS_DIR` is for tests only: a folder
     of per-budget fault files that make connectors fail or slow down (budget/faults.py).
+    `LLM_BASE_URL` + `LLM_MODEL` (+ `LLM_API_KEY`) turn on the optional language model for cold starts
+    (suggestions/llm.py), asked at most `LLM_MAX_CALLS_PER_JOB` times per job.
     """
 
     data_dir: Path
@@ -137,6 +139,11 @@ class Config:
     notify_on: frozenset[str] = frozenset({"failure", "suggestions"})
     public_url: str = "http://127.0.0.1:8000"
     apply_note_tag: str = ""  # APPLY_NOTE_TAG: appended to the notes of what an apply categorizes (off when empty)
+    llm_base_url: Optional[str] = None  # OpenAI-compatible, e.g. http://127.0.0.1:11434/v1 (off when unset)
+    llm_model: Optional[str] = None
+    llm_api_key: Optional[str] = field(default=None, repr=False)
+    llm_max_calls_per_job: int = 20
+    llm_timeout_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Config":
@@ -187,9 +194,19 @@ class Config:
             public_url=(env.get("PUBLIC_URL") or
                         f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}").rstrip("/"),
             apply_note_tag=_word(env, "APPLY_NOTE_TAG"),
+            llm_base_url=(env.get("LLM_BASE_URL") or "").strip().rstrip("/") or None,
+            llm_model=(env.get("LLM_MODEL") or "").strip() or None,
+            llm_api_key=env.get("LLM_API_KEY") or None,
+            llm_max_calls_per_job=_int(env, "LLM_MAX_CALLS_PER_JOB", 20),
+            llm_timeout_seconds=_float(env, "LLM_TIMEOUT_SECONDS", 20.0),
         )
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when LLM_BASE_URL and LLM_MODEL are both set (the LLM is off by default)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, event or failure reason."""
         return [s for s in (self.actual_password, self.actual_encryption_password, self.auth_password,
-                            self.metrics_token, *self.notify_urls) if s]
+                            self.metrics_token, *self.notify_urls, self.llm_api_key) if s]

@@ -9,6 +9,7 @@ from budget.factory import ConnectorFactory
 from budget.operations import BudgetOperations, plural
 from budget.service import BudgetService
 from jobs.review_work import ReviewWork
+from jobs import summaries
 from jobs.steps import StepContext, StepOutcome, StepRunners
 from suggestions.service import SuggestionService
 
@@ -27,7 +28,8 @@ class StepWork:
     def runners(self) -> StepRunners:
         """step_type -> runner."""
         return {"sync": self.sync, "suggestions": self.generate, "apply": self.apply,
-                "snapshot": self.snapshot, "redownload": self.redownload, "revert": self.revert}
+                "snapshot": self.snapshot, "redownload": self.redownload, "revert": self.revert,
+                "backtest": self.backtest}
 
     @contextmanager
     def _connector(self, ctx: StepContext) -> Iterator[Connector]:
@@ -81,5 +83,11 @@ class StepWork:
             self.suggestions.reset_payee_group(ctx.budget_id, payee_key)
         with self._connector(ctx) as connector:
             result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
-        summary = f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
+        summary = (f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
+                   + summaries.held_back(result) + summaries.llm_note(result))
         return StepOutcome(result, summary)
+
+    def backtest(self, ctx: StepContext) -> StepOutcome:
+        with self._connector(ctx) as connector:
+            result = self.suggestions.backtest(connector, ctx.progress)
+        return StepOutcome(result, summaries.backtest(result))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from suggestions import accuracy_report
+
 
 def count(n: Any) -> str:
     """1234 -> '1,234'."""
@@ -37,7 +39,19 @@ def suggestions(result: dict) -> str:
         text += f", {count(result['skipped'])} skipped"
     if result.get("considered") is not None:
         text += f" ({plural(result['considered'], 'transaction')} considered)"
-    return text
+    return text + held_back(result) + llm_note(result)
+
+
+HELD_BACK_REASONS = {"below_min_confidence": "below the minimum confidence {minimum}",
+                     "no_usable_history": "without usable history"}
+
+
+def held_back(result: dict) -> str:
+    """'; held back: 3 below the minimum confidence 0.6, 1 without usable history' (empty when none)."""
+    held = result.get("heldBack") or {}
+    parts = [f"{count(n)} " + HELD_BACK_REASONS.get(reason, humanize(reason).lower()).format(
+        minimum=result.get("minConfidence")) for reason, n in held.items() if n]
+    return "; held back: " + ", ".join(parts) if parts else ""
 
 
 def apply(result: dict) -> str:
@@ -100,6 +114,21 @@ def redownload(result: dict) -> str:
     if result.get("droppedSuggestions") is not None:
         text += f", {plural(result['droppedSuggestions'], 'outdated suggestion')} dropped"
     return text
+
+
+def llm_note(result: dict) -> str:
+    """'; the language model placed 3 payee groups' or its note ('… could not be reached …'); empty without one."""
+    llm = result.get("llm") or {}
+    if llm.get("note"):
+        return f"; {llm['note']}"
+    if llm.get("answered"):
+        return f"; the language model placed {plural(llm['answered'], 'payee group')}"
+    return ""
+
+
+def backtest(result: dict) -> str:
+    """'budget-assist 93.1 % right (60.0 % on new payees), last category 85.0 %: 1,234 transactions replayed'."""
+    return accuracy_report.sentence(result)
 
 
 def generic(result: dict) -> str:

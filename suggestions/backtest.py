@@ -19,6 +19,7 @@ from suggestions.baselines import LastCategoryBaseline, TfidfSvcBaseline
 from suggestions.features import payee_key
 from suggestions.types import EngineResult
 
+BASELINES = {"tfidf_svc": TfidfSvcBaseline, "last_category": LastCategoryBaseline}
 BANDS = ((0.0, 0.2), (0.2, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001))
 
 
@@ -62,8 +63,9 @@ def score(result: EngineResult, targets: Sequence[Transaction], seen_keys: set[s
 
 def backtest(history: Sequence[Transaction], categories: Optional[Sequence[Category]] = None, *,
              split: float = 0.7, engine=None, min_confidence: Optional[float] = None,
-             extra: Optional[dict] = None, progress: Optional[Callable[[int, int], None]] = None) -> dict:
-    """Figures for the engine and both baselines on one time split of `history` (see module docstring)."""
+             extra: Optional[dict] = None, progress: Optional[Callable[[int, int], None]] = None,
+             baselines: Sequence[str] = ("tfidf_svc", "last_category")) -> dict:
+    """Figures for the engine and the `baselines` on one time split of `history` (see module docstring)."""
     from suggestions.engine import SuggestionEngine  # the engine imports nothing from here
 
     categories = list(categories) if categories is not None else _categories_of(history)
@@ -76,9 +78,9 @@ def backtest(history: Sequence[Transaction], categories: Optional[Sequence[Categ
     engines: dict[str, dict] = {
         "engine": score(shown, targets, seen, with_bands=True),
         "engine_all": score(everything, targets, seen, with_bands=True),
-        "tfidf_svc": score(TfidfSvcBaseline().propose(train, targets, categories), targets, seen),
-        "last_category": score(LastCategoryBaseline().propose(train, targets, categories), targets, seen),
     }
+    for name in baselines:
+        engines[name] = score(BASELINES[name]().propose(train, targets, categories), targets, seen)
     for name, other in (extra or {}).items():
         engines[name] = score(other.propose(train, targets, categories), targets, seen, with_bands=True)
     dates = [t.date for t in train + targets]

@@ -24,7 +24,8 @@ from typing import Iterable, Optional, Sequence
 from budget.connector import Category, Progress, Transaction
 from suggestions import model as m
 from suggestions.model_cache import ModelCache, fingerprint
-from suggestions.rationale import model_reason, neighbour_reasons, vote_reason
+from suggestions.llm import LlmAdvisor
+from suggestions.rationale import llm_reason, model_reason, neighbour_reasons, vote_reason
 from suggestions.types import EngineResult, Proposal
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,17 @@ def _no_progress(done: int, total: int) -> None:
 
 
 class SuggestionEngine:
-    def __init__(self, min_confidence: float = 0.0, cache_dir: Optional[Path] = None) -> None:
+    def __init__(self, min_confidence: float = 0.0, cache_dir: Optional[Path] = None,
+                 llm: Optional[LlmAdvisor] = None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError("min_confidence must be within 0..1")
         self.min_confidence = min_confidence
         self.cache = ModelCache(cache_dir) if cache_dir is not None else None
+        self.llm = llm  # optional cold-start help (suggestions/llm.py); None: local suggestions only
         self._last: tuple[str, m.TrainedModel] | None = None  # the newest model, in memory
 
     def with_min_confidence(self, min_confidence: float) -> "SuggestionEngine":
-        """The same engine (same cache) showing suggestions down to `min_confidence`."""
+        """The same engine (same cache, no LLM: backtests stay local) showing suggestions down to `min_confidence`."""
         other = SuggestionEngine(min_confidence)
         other.cache, other._last = self.cache, self._last
         return other
@@ -100,14 +103,20 @@ class SuggestionEngine:
 
     def predict(self, trained: m.TrainedModel, targets: list[Transaction], categories: Sequence[Category],
                 progress: Optional[Progress] = None, total: Optional[int] = None) -> EngineResult:
-        """Proposals from a trained model; weaker than min_confidence are held back and counted."""
+        """Proposals from a trained model (and the LLM, when configured, for payees it cannot place well);
+        weaker than min_confidence are held back and counted."""
         progress = progress or _no_progress
         total = total if total is not None else TRAIN_UNITS + len(targets)
         names = {c.id: c.name for c in categories}
         proposals: list[Proposal] = []
         skipped: list[str] = []
         held = {"below_min_confidence": 0, "no_usable_history": 0}
-        predictions = m.predict(trained, targets)
+        predictions: list = m.predict(trained, targets)
+        llm_report = None
+        if self.llm is not None and targets:
+            size = getattr(trained, "history_size", 0)  # 0 in a model cached before the field existed
+            predictions, llm_report = self.llm.advise(targets, predictions, categories, size,
+                                                      checkpoint=lambda: progress(TRAIN_UNITS, total))
         neighbours = neighbour_reasons(trained.classifier, [
             p for p in predictions if p is not None and p.confidence >= self.min_confidence], names)
         for done, (t, p) in enumerate(zip(targets, predictions), 1):
@@ -118,11 +127,13 @@ class SuggestionEngine:
                 skipped.append(t.id)
                 held["below_min_confidence"] += 1
             else:
-                reason = vote_reason(p.vote, names) if p.source == "vote" else model_reason(p, neighbours, names)
+                reason = (vote_reason(p.vote, names) if p.source == "vote" else llm_reason(p, t, names)
+                          if p.source == "llm" else model_reason(p, neighbours, names))
                 proposals.append(Proposal(t.id, p.category_id, names[p.category_id],
                                           round(p.confidence, 4), reason, p.source))
             if done % PROGRESS_EVERY == 0 or done == len(targets):
                 progress(TRAIN_UNITS + done, total)
         if not targets:
             progress(total, total)
-        return EngineResult(proposals, skipped, {k: v for k, v in held.items() if v})
+        return EngineResult(proposals, skipped, {k: v for k, v in held.items() if v},
+                            llm_report.as_dict() if llm_report is not None else None)

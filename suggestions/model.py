@@ -84,6 +84,7 @@ class TrainedModel:
     votes: dict[str, Vote]
     calibrators: dict[str, Calibrator]
     calibration_pairs: int = 0
+    history_size: int = 0  # categorized transactions it was trained on
 
     def cal(self, group: str, raw: float) -> float:
         """Calibrated probability for one of the groups in FALLBACK."""
@@ -180,7 +181,8 @@ def train(history: Sequence[Transaction], categories: Sequence[Category], step: 
     step()
     classifier = fit_classifier(history, rows) if history else Classifier(Featurizer(), None, None)
     step()
-    return TrainedModel(MODEL_VERSION, classifier, build_votes(history, known, [r.key for r in rows]), calibrators, pairs)
+    return TrainedModel(MODEL_VERSION, classifier, build_votes(history, known, [r.key for r in rows]), calibrators, pairs,
+                        len(history))
 
 
 def _scored(model: TrainedModel, newer: Sequence[Transaction], rows: Sequence[Row]) -> dict[str, list[tuple[float, bool]]]:

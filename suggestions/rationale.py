@@ -74,3 +74,11 @@ def model_reason(prediction: Prediction, neighbours: dict[str, str], names: dict
     account = parts[2][len("acct_"):] if len(parts) > 2 else ""
     where = f" on {account}" if account else ""
     return f"No earlier payee looks like this one; {sign} of this size{where} was most often {name}"
+
+
+def llm_reason(pick, target, names: dict[str, str]) -> str:
+    """`Suggested by the language model llama3.2 from the payee name 'ZEN NAIL SPA 0412'; ...`."""
+    name = names.get(pick.category_id, pick.category_id)
+    payee = target.payee_name or target.imported_payee
+    return (f"Suggested by the language model {pick.model} from the payee name '{payee}': {name} "
+            f"(your own history had nothing close enough to decide)")

@@ -11,6 +11,8 @@ from core.errors import InvalidTransition, NotFound, ValidationFailed
 from models.db import write_transaction
 from models.domain import Suggestion
 from suggestions import decisions
+from suggestions.accuracy_report import report
+from suggestions.backtest import backtest
 from suggestions.engine import SuggestionEngine
 from suggestions.normalize import normalize_payee
 
@@ -67,8 +69,19 @@ class SuggestionService:
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
                 inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
-        return {"suggested": inserted, "skipped": len(outcome.skipped) + len(dropped), "considered": len(targets),
-                "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
+        result = {"suggested": inserted, "skipped": len(outcome.skipped) + len(dropped), "considered": len(targets),
+                  "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
+        if outcome.llm is not None:
+            result["llm"] = outcome.llm
+        return result
+
+    def backtest(self, connector: Connector, progress: Progress, split: float = 0.7) -> dict:
+        """Replay the budget's categorized history: train on the earliest `split`, suggest for the rest, score
+        beside "last category used for this payee" (see suggestions/backtest.py and accuracy_report.py)."""
+        history = [t for t in connector.transactions() if t.category_id]
+        figures = backtest(history, connector.categories(), split=split, engine=self.engine, progress=progress,
+                           baselines=("last_category",))
+        return report(figures)
 
     def reset_payee_group(self, budget_id: str, payee_key: str) -> int:
         """Drop the group's pending suggestions so a retry can propose them again; rejections stay (they stick)."""

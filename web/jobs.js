@@ -118,6 +118,20 @@ function stepWaits(job, isNext) {
   return "Waits for a worker";
 }
 
+/** Tables a step declares in its result ({caption, columns, rows}, values already formatted), e.g. the backtest's. */
+function resultTables(result) {
+  const tables = result && Array.isArray(result.tables) ? result.tables : [];
+  return tables.map((t) =>
+    h(
+      "table",
+      { class: "step-table", "data-testid": "step-table" },
+      t.caption ? h("caption", null, t.caption) : null,
+      h("thead", null, h("tr", null, (t.columns || []).map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", null, (t.rows || []).map((row) => h("tr", null, row.map((v, i) => h(i ? "td" : "th", i ? null : { scope: "row" }, v))))),
+    ),
+  );
+}
+
 function stepItem(step, job, isNext) {
   return h(
     "li",
@@ -131,6 +145,7 @@ function stepItem(step, job, isNext) {
     ),
     step.status === "running" ? progressBar(step) : null,
     step.summary ? h("ul", { class: "step-result", "data-testid": "step-result" }, h("li", null, step.summary)) : null,
+    resultTables(step.result),
     step.failureReason ? h("p", { class: "step-failure", "data-testid": "step-failure" }, step.failureReason) : null,
     step.startedAt
       ? h(

@@ -23,6 +23,8 @@ from jobs.steps import StepRunners
 from models.db import open_database
 from models.migrate import migrate
 from suggestions.review import BudgetSource, ReviewService
+from suggestions.engine import SuggestionEngine
+from suggestions.llm import LlmAdvisor, LlmClient
 from suggestions.service import SuggestionService
 from wiring.plugins import load_plugins
 
@@ -67,7 +69,12 @@ def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegist
     """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
     budgets = BudgetService(actual_session=session, max_budgets=config.max_budgets)
-    suggestions = SuggestionService()
+    llm = None
+    if config.llm_enabled:
+        llm = LlmAdvisor(LlmClient(config.llm_base_url, config.llm_model, config.llm_api_key,
+                                   config.llm_timeout_seconds), config.llm_max_calls_per_job)
+    suggestions = SuggestionService(SuggestionEngine(config.suggest_min_confidence, cache_dir=config.data_dir / "models",
+                                                     llm=llm))
     wrap = FaultInjection(config.faults_dir).wrap if config.faults_dir else None
     connectors = ConnectorFactory(config.data_dir, actual_session=session,
                                   encryption_password=config.actual_encryption_password, wrap=wrap)

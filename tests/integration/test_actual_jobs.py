@@ -182,6 +182,23 @@ def test_sync_suggest_approve_apply_reaches_the_server(fleet, main, household, a
     shared["pending"] = [s for s in pending if s["id"] not in ids]
 
 
+def test_the_backtest_job_reports_accuracy_on_the_server_budget(fleet, main, household):
+    detail = fleet.run(main, "suggestions-backtest", household.file_id)
+    assert detail["job"]["status"] == "succeeded", detail
+    assert detail["job"]["label"] == "Check Suggestion Accuracy"
+    assert steps_of(detail) == [("backtest", "succeeded")]
+    (step,) = detail["steps"]
+    result = step["result"]
+    assert result["history"] > 0 and result["predicted"] > 0
+    engines = result["engines"]
+    assert set(engines) == {"engine", "engine_all", "last_category"}
+    for figures in engines.values():
+        assert figures["predicted"] == result["predicted"] and 0 <= figures["accuracy"] <= 1
+    assert sum(b["suggested"] for b in engines["engine_all"]["reliability"]) == engines["engine_all"]["suggested"]
+    assert [len(t["rows"]) > 0 for t in result["tables"]] == [True, True]
+    assert step["summary"].startswith("budget-assist ") and "last category" in step["summary"]
+
+
 def test_another_clients_change_after_an_apply_shows_up_on_the_next_sync(
         fleet, main, household, actual_server, tmp_path, shared):
     from actual.queries import create_transaction_from_ids

@@ -77,6 +77,22 @@ def test_retry_payee_group_regenerates_that_group_only(stack):
     assert others <= {s["id"] for s in after}
 
 
+def test_the_backtest_job_reports_accuracy_beside_last_category_on_the_demo_budget(stack):
+    stack.wait_job(stack.post_job("budget-sync")["id"])
+    detail = stack.wait_job(stack.post_job("suggestions-backtest")["id"])
+    assert detail["job"]["status"] == "succeeded", detail
+    assert detail["job"]["label"] == "Check Suggestion Accuracy"
+    assert step_summary(detail) == [("backtest", "succeeded")]
+    (step,) = detail["steps"]
+    result = step["result"]
+    assert result["split"] == 0.7 and result["history"] >= 2000 and result["predicted"] >= 800
+    engine, last = result["engines"]["engine"], result["engines"]["last_category"]
+    assert engine["accuracy"] > last["accuracy"] and engine["unseen"]["predicted"] == last["unseen"]["predicted"]
+    assert [t["caption"] for t in result["tables"]][1] == "Does the confidence mean what it says?"
+    assert step["summary"].startswith("budget-assist ") and step["label"] == "Check suggestion accuracy"
+    assert any(e["message"].startswith("Step 'Check suggestion accuracy' succeeded") for e in detail["events"])
+
+
 def test_apply_writes_approved_categories_into_the_budget(stack):
     stack.wait_job(stack.post_job("sync-and-suggest")["id"])
     chosen = pending_suggestions(stack)[:6]

@@ -14,7 +14,8 @@ ISSUE_KEYS = {"idle_start_p95_ms", "idle_worker_cpu_pct", "throughput_ratio", "c
               "poll_p99_ratio", "poll_304_p99_ratio", "suggest_10k_s", "purge_1m_s", "purge_added_p99_ms",
               "metrics_scrape_1m_ms",  # issue 14
               # issue 15: ours on PostgreSQL + Redis and the peers, measured in the same run
-              "throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s", "peer_procrastinate_jobs_s"}
+              "throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s", "peer_procrastinate_jobs_s",
+              "suggest_100k_s", "suggest_100k_rss_mib"}  # issue 17
 
 
 def test_every_key_of_the_issue_is_a_figure():

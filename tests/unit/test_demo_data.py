@@ -88,3 +88,33 @@ def test_batches_keep_working_far_out_and_include_unseen_payees():
 def test_batch_number_starts_at_one():
     with pytest.raises(ValueError):
         demo_data.next_batch(1, 0)
+
+
+def test_known_merchants_under_new_spellings_are_placed_by_the_model_alone():
+    """The demo shows the learned model at work: payees no earlier transaction had, which only it can place."""
+    import warnings
+
+    from suggestions.baselines import LastCategoryBaseline
+    from suggestions.engine import SuggestionEngine
+    from suggestions.features import payee_key
+
+    budget = demo_data.generate_budget(42)
+    seen = {payee_key(t) for t in budget.transactions}
+    by_id = {p.id: p for p in demo_data.NOVEL_PAYEES}
+    variants = [t for n in range(1, 21) for t in demo_data.next_batch(42, n)
+                if t.payee_id in by_id and by_id[t.payee_id].key in demo_data.SPELLING_VARIANTS]
+    assert len(variants) >= 10 and len({t.payee_id for t in variants}) >= 6
+    assert any(t.payee_id in by_id and by_id[t.payee_id].key in demo_data.SPELLING_VARIANTS
+               for n in (1, 2) for t in demo_data.next_batch(42, n))  # the first syncs already show one
+    assert not {payee_key(t) for t in variants} & seen
+    for key, merchant in demo_data.SPELLING_VARIANTS.items():
+        assert by_id[f"payee-{key}"].categories == demo_data.PAYEE_BY_KEY[merchant].categories
+    truth = {t.id: demo_data.CATEGORY_BY_NAME[by_id[t.payee_id].categories[0][0]].id for t in variants}
+    assert LastCategoryBaseline().propose(budget.transactions, variants, budget.categories).proposals == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = SuggestionEngine().propose(budget.transactions, variants, budget.categories)
+    right = [p for p in result.proposals if p.category_id == truth[p.transaction_id]]
+    assert all(p.source == "model" for p in result.proposals)
+    assert len(right) >= 0.9 * len(variants)
+    assert all(p.rationale.startswith("Looks like '") for p in right)

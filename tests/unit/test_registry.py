@@ -19,6 +19,7 @@ TABLE = [
     ("snapshot_redownload", "Download Budget Again", ("redownload",), "snapshot-redownload"),
     ("scheduled_sync_and_suggest", "Scheduled Sync & Generate", ("sync", "suggestions"), None),
     ("suggestions_revert", "Undo Apply", ("revert",), "suggestions-revert"),  # issue 12
+    ("suggestions_backtest", "Check Suggestion Accuracy", ("backtest",), "suggestions-backtest"),
 ]
 
 
@@ -169,6 +170,10 @@ def test_every_step_of_every_type_is_declared_with_a_label():
     ("suggestions", {"suggested": 12, "skipped": 2, "considered": 14},
      "12 suggestions, 2 skipped (14 transactions considered)"),
     ("suggestions", {"suggested": 1, "skipped": 0}, "1 suggestion, 0 skipped"),
+    ("suggestions", {"suggested": 5, "skipped": 4, "considered": 9, "minConfidence": 0.6,
+                     "heldBack": {"below_min_confidence": 3, "no_usable_history": 1}},
+     "5 suggestions, 4 skipped (9 transactions considered); held back: 3 below the minimum confidence 0.6, "
+     "1 without usable history"),
     ("apply", {"applied": 1, "skipped": 0, "skippedTransactions": {}}, "1 category applied, 0 skipped"),
     ("apply", {"applied": 5, "skipped": 3, "skippedTransactions": {
         "t1": "deleted on the server", "t2": "already categorized on the server", "t3": "deleted on the server"}},

@@ -5,6 +5,8 @@ import pytest
 
 from core.errors import InvalidTransition, ValidationFailed
 from models.domain import Suggestion
+from suggestions.engine import SuggestionEngine
+from suggestions.service import SuggestionService
 
 
 def noop(done, total):
@@ -19,9 +21,15 @@ def connector(services):
     c.close()
 
 
+@pytest.fixture(scope="module")
+def engine():
+    """One engine for the module: every test seeds the same demo history, so the model trains once."""
+    return SuggestionEngine()
+
+
 @pytest.fixture()
-def svc(services):
-    return services.suggestions
+def svc(services, engine):
+    return SuggestionService(engine)
 
 
 @pytest.fixture()
@@ -169,3 +177,24 @@ def test_suggestion_list_is_grouped_by_payee(svc, generated):
     keys = [r["payeeKey"] for r in rows]
     assert keys == sorted(keys)
     assert svc.list("demo", "approved") == []
+
+
+# ------------------------------------------------------------------ wiring
+def test_the_wired_engine_takes_the_configured_minimum_confidence_and_caches_under_data_dir(tmp_path, db, queue):
+    from budget.service import BudgetService
+    from core.config import Config
+    from wiring.services import build_services
+
+    config = Config.from_env({"DATA_DIR": str(tmp_path / "wired"), "SUGGEST_MIN_CONFIDENCE": "0.7"})
+    wired = build_services(config, queue).suggestions.engine
+    assert wired.min_confidence == 0.7
+    assert wired.cache is not None and wired.cache.directory == config.data_dir / "models"
+
+
+def test_a_high_minimum_confidence_holds_suggestions_back_and_says_why(services, engine, connector):
+    strict = SuggestionService(engine.with_min_confidence(0.99))
+    result = strict.generate("demo", "job-1", connector, noop)
+    assert result["minConfidence"] == 0.99
+    assert result["heldBack"]["below_min_confidence"] > 0
+    assert result["suggested"] + sum(result["heldBack"].values()) == result["considered"]
+    assert all(s.confidence >= 0.99 for s in Suggestion.select())
