@@ -281,6 +281,7 @@ class ActualConnector:
             Transaction(
                 id=r[0], account_id=r[1], account_name=r[2] or "", payee_id=r[3], payee_name=r[4] or "",
                 date=_int_date(r[5]), amount=int(r[6] or 0), category_id=r[7], notes=r[8] or "",
+                imported_payee=r[9] or "",
             )
             for r in rows
         ]

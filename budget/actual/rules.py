@@ -12,7 +12,7 @@ from typing import Optional
 ELIGIBLE_SQL = """
 SELECT t.id, t.acct, a.name, COALESCE(pm.targetId, t.description), p.name, t.date, t.amount,
        CASE WHEN c.id IS NULL OR c.tombstone = 1 THEN NULL ELSE COALESCE(cm.transferId, t.category) END,
-       COALESCE(t.notes, '')
+       COALESCE(t.notes, ''), COALESCE(t.imported_description, '')
 FROM transactions t
 JOIN accounts a ON a.id = t.acct AND COALESCE(a.tombstone, 0) = 0 AND COALESCE(a.offbudget, 0) = 0
 LEFT JOIN payee_mapping pm ON pm.id = t.description

@@ -78,6 +78,7 @@ def test_transactions_skip_transfers_starting_balances_split_parents_and_deleted
     assert isinstance(sample.amount, int) and isinstance(sample.date, dt.date)
     assert sample.account_name in ("Checking", "Credit Card")
     assert sample.payee_name in budget.payees and sample.payee_id == budget.payees[sample.payee_name]
+    assert sample.imported_payee.startswith(f"POS {sample.payee_name.upper()} ")  # Actual's imported payee reaches the engine
     assert sample.notes.startswith("seed ")
     cats = {c.name: c for c in connector.categories()}
     assert cats["Groceries"].group_name == "Usual Expenses" and cats["Groceries"].id == budget.categories["Groceries"]

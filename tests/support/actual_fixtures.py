@@ -150,6 +150,7 @@ def seed_actual_budget(
                 t = create_transaction_from_ids(
                     s, start + dt.timedelta(days=i % 365), rng.choice([checking, card]).id, out.payees[payee],
                     f"seed {i}", category, amount if income else -amount,
+                    imported_payee=f"POS {payee.upper()} {i:04d}",  # the bank's raw string, as an import keeps it
                 )
                 (out.uncategorized if category is None else out.categorized).append(t.id)
             # a transfer pair, a split, a deleted transaction
