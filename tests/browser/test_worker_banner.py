@@ -17,7 +17,8 @@ UI_TIMEOUT_MS = 30_000  # the page looks at the health every 5 s; a lost worker 
 @pytest.fixture()
 def own_stack(tmp_path):
     """A stack of its own: this test stops and starts its worker."""
-    s = Stack(tmp_path / "data", {**FAST_RECOVERY, "SYNC_INTERVAL_MINUTES": "60"})
+    # open mode (loopback, no password): the shared `page` fixture logs in to the shared stack, not to this one
+    s = Stack(tmp_path / "data", {**FAST_RECOVERY, "SYNC_INTERVAL_MINUTES": "60", "AUTH_PASSWORD": ""})
     s.start(workers=1)
     try:
         yield s
