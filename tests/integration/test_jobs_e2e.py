@@ -73,7 +73,10 @@ def test_retry_payee_group_regenerates_that_group_only(stack):
     assert detail["steps"][0]["result"]["considered"] == len(group)
     after = pending_suggestions(stack)
     regenerated = [s for s in after if s["payeeKey"] == target["payeeKey"]]
-    assert len(regenerated) == len(group) and all(s["jobId"] == detail["job"]["id"] for s in regenerated)
+    assert all(s["jobId"] == detail["job"]["id"] for s in regenerated)
+    # a rejection sticks (issue 12): no transaction gets the category it was just refused again
+    refused = {(s["transactionId"], s["proposedCategoryId"]) for s in group}
+    assert not {(s["transactionId"], s["proposedCategoryId"]) for s in regenerated} & refused
     assert others <= {s["id"] for s in after}
 
 
