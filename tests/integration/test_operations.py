@@ -35,7 +35,8 @@ def failing_budget(stack: Stack, name: str = "Broken bank") -> str:
 
 def scrape(stack: Stack) -> dict:
     """One scrape on a new connection (any gunicorn worker may answer), parsed by prometheus_client."""
-    r = requests.get(f"{stack.base_url}/metrics", timeout=10)
+    r = requests.get(f"{stack.base_url}/metrics", headers=dict(stack.http.headers), cookies=stack.http.cookies,
+                     timeout=10)  # the stack's credentials (a password is set), on a new connection
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), r.text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(r.text) for s in family.samples}
