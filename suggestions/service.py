@@ -40,11 +40,16 @@ class SuggestionService:
         Every review decision counts as history at once (suggestions/decisions.py). A payee group's
         retry (`payee_key`) also reconsiders its rejected transactions, never with a rejected category.
         """
-        transactions = connector.transactions()
-        history = decisions.labelled_history(budget_id, transactions)
         skip_statuses = ("pending", "approved", "applied") if payee_key is not None else ("pending", "approved", "applied", "rejected")
         seen = {tx for (tx,) in Suggestion.select(Suggestion.transaction_id)
                 .where(Suggestion.budget_id == budget_id, Suggestion.status.in_(skip_statuses)).tuples()}
+        if payee_key is None and all(tx in seen for tx in connector.uncategorized_ids()):
+            # nothing to propose: neither the history nor the model is needed (a warm sync with nothing new)
+            progress(1, 1)
+            return {"suggested": 0, "skipped": 0, "considered": 0, "heldBack": {},
+                    "minConfidence": self.engine.min_confidence}
+        transactions = connector.transactions()
+        history = decisions.labelled_history(budget_id, transactions)
         targets = [t for t in transactions if not t.category_id and t.id not in seen]
         if payee_key is not None:
             targets = [t for t in targets if normalize_payee(t.payee_name) == payee_key]

@@ -122,6 +122,14 @@ class Process:
                           queued_grace_seconds=self.config.queued_grace_seconds)
 
 
+def warm_up(config: Config) -> None:
+    """Import actualpy and log in to the configured Actual server now, at process start (see
+    budget.actual.session.warm_up): the worker's startup hook and gunicorn's master before it forks."""
+    from budget.actual.session import warm_up as warm_up_actual
+
+    warm_up_actual(config.actual_server_url, config.actual_password)
+
+
 def worker_logging(config: Config) -> None:
     """In huey_consumer, before its consumer starts: every line (huey's too) through core.logs, once."""
     register_secrets(config.secrets())
