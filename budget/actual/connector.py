@@ -134,16 +134,18 @@ class ActualConnector:
         known = CopyIndex(self.data_dir).load(file_state(self.db_path))
         return known[1] if known is not None else self._index()[0]
 
-    def _index(self) -> tuple[dict[str, int], list[str]]:
+    def _index(self, last_message: str = "") -> tuple[dict[str, int], list[str]]:
         """Read every eligible row once: their digests and the uncategorized ids; kept as the copy's index.
 
         Called under the working-copy lock; the index is written only when the file did not move meanwhile.
+        `last_message`: the newest message timestamp the pull saw before it downloaded (what the copy has at least).
         """
         state = file_state(self.db_path)
         with contextlib.closing(self._connect()) as conn:
             digests, uncategorized = read_rows(conn, ELIGIBLE_UNORDERED_SQL)
         READS["eligible"] += 1
-        CopyIndex(self.data_dir).write(state if state == file_state(self.db_path) else None, digests, uncategorized)
+        CopyIndex(self.data_dir).write(state if state == file_state(self.db_path) else None, digests, uncategorized,
+                                       last_message)
         return digests, uncategorized
 
     def _remote_file(self, actual):
@@ -218,7 +220,11 @@ class ActualConnector:
 
     # -- Connector protocol ----------------------------------------------------------------------
     def pull_latest(self, progress: Progress) -> SyncResult:
-        """Incremental sync into the persistent copy; a missing copy is downloaded."""
+        """Incremental sync into the persistent copy; a missing copy is downloaded.
+
+        Warm (the copy as the last pull left it, its index current): one exact sync request first; when the
+        server has no message newer than the copy's, nothing is downloaded, migrated, written or read.
+        """
         with self._locked():
             if not self.has_working_copy():
                 return self._fresh_download(progress)
@@ -227,11 +233,18 @@ class ActualConnector:
             known = index.summary(state)  # the copy is as the last pull left it: nothing to read yet
             before = None if known is not None else self._index()[0]
             progress(0, 1)
+            newer: list[str] = []
             with self._client(self.data_dir) as actual:
                 remote = self._remote_file(actual)
                 reset = remote.group_id != self._local_group_id()
                 if not reset:
-                    self._download(actual, self.data_dir, remote)
+                    since = max(adapter.stored_since(self.db_path), known.last_message if known is not None else "")
+                    self._check_encryption(remote)
+                    self._verify_key(actual, remote)  # a wrong password fails every pull, as before
+                    with self.session.errors.translate("check the budget for changes", self.file_id):
+                        newer = adapter.newer_than(actual, remote, since)
+                    if newer or state is None:
+                        self._download(actual, self.data_dir, remote)
             if reset:
                 if not self.auto_recover_reset:
                     raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
@@ -239,7 +252,7 @@ class ActualConnector:
                 return self._fresh_download(progress)
             progress(1, 1)
             if state is not None and file_state(self.db_path) == state:
-                # the pull wrote nothing (no message, no migration): the copy is what it was
+                # nothing new on the server, or a pull that wrote nothing: the copy is what it was
                 READS["pull_unchanged"] += 1
                 return SyncResult(new=0, changed=0, total=known.total if known is not None else len(before or ()))
             if before is None:  # the index of the copy as it was before this pull (the pull did not touch it)
@@ -248,7 +261,7 @@ class ActualConnector:
                     log.warning("budget %s: the working copy index went missing; counting every transaction as new",
                                 self.file_id)
                 before = loaded[1] if loaded is not None else {}
-            return self._diff(before, self._index()[0])
+            return self._diff(before, self._index(last_message=max(newer, default=""))[0])
 
     def fresh_download(self, progress: Progress) -> SyncResult:
         """Download into a new folder and swap it in only when complete."""

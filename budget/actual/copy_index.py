@@ -61,6 +61,7 @@ class Summary:
     state: list
     total: int
     uncategorized: list[str]
+    last_message: str = ""  # the newest message timestamp the server had sent when the copy was pulled
 
 
 class CopyIndex:
@@ -85,7 +86,7 @@ class CopyIndex:
             return None
         if head.get("state") != state:
             return None
-        return Summary(head["state"], int(head["total"]), list(head["uncategorized"]))
+        return Summary(head["state"], int(head["total"]), list(head["uncategorized"]), str(head.get("last") or ""))
 
     def load(self, state: Optional[list]) -> Optional[tuple[Summary, dict[str, int]]]:
         """(summary, {transaction id: digest}) when the index was written for `state`, else None."""
@@ -106,9 +107,11 @@ class CopyIndex:
             return None
         if not isinstance(rows, dict) or len(rows) != head.get("total"):
             return None
-        return Summary(head["state"], int(head["total"]), list(head["uncategorized"])), rows
+        return Summary(head["state"], int(head["total"]), list(head["uncategorized"]),
+                       str(head.get("last") or "")), rows
 
-    def write(self, state: Optional[list], digests: dict[str, int], uncategorized: list[str]) -> None:
+    def write(self, state: Optional[list], digests: dict[str, int], uncategorized: list[str],
+              last_message: str = "") -> None:
         """Store the index for `state` (nothing when None); a failure is logged, never raised."""
         if state is None:
             self.discard()
@@ -118,7 +121,8 @@ class CopyIndex:
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(MAGIC)
-                    f.write(json.dumps({"state": state, "total": len(digests), "uncategorized": uncategorized},
+                    f.write(json.dumps({"state": state, "total": len(digests), "uncategorized": uncategorized,
+                                        "last": last_message},
                                        separators=(",", ":")).encode() + b"\n")
                     pickle.dump(digests, f, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, self.path)
