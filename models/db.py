@@ -136,6 +136,28 @@ def get_by_key(model: type, key: Any) -> Any:
     return obj
 
 
+@lru_cache(maxsize=None)
+def _insert_ignoring_sql(model: type, n: int) -> str:
+    fields = model._meta.sorted_fields
+    row = f"({', '.join(['?'] * len(fields))})"
+    return (f"INSERT INTO {model._meta.table_name} ({', '.join(f.column_name for f in fields)}) "
+            f"VALUES {', '.join([row] * n)} ON CONFLICT DO NOTHING")
+
+
+def insert_ignoring(model: type, rows: Sequence[dict]) -> int:
+    """`model.insert_many(rows).on_conflict_ignore()` as one hand-written statement: every column given, a
+    missing one at its model default, values converted as peewee converts them; the rows inserted."""
+    if not rows:
+        return 0
+    fields = model._meta.sorted_fields
+    params: list[Any] = []
+    for row in rows:
+        for f in fields:
+            value = row[f.name] if f.name in row else (f.default() if callable(f.default) else f.default)
+            params.append(None if value is None else f.db_value(value))
+    return execute(_insert_ignoring_sql(model, len(rows)), params).rowcount
+
+
 class JSONField(peewee.TextField):
     """JSON stored as text, portable across SQLite and PostgreSQL."""
 

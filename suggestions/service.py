@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Mapping, Optional, Union
 from budget.connector import Connector, Progress
 from core.clock import Clock, isoformat, utcnow
 from core.errors import InvalidTransition, NotFound, ValidationFailed
-from models.db import write_transaction
+from models.db import insert_ignoring, write_transaction
 from models.domain import Suggestion
 from suggestions import decisions
 from suggestions.accuracy_report import report
@@ -73,7 +73,7 @@ class SuggestionService:
         for i in range(0, len(rows), INSERT_BATCH):
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
-                inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
+                inserted += insert_ignoring(Suggestion, rows[i:i + INSERT_BATCH])
         result = {"suggested": inserted, "skipped": len(outcome.skipped) + len(dropped), "considered": len(targets),
                   "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
         if outcome.llm is not None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 from budget import actual_review
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
-from budget.actual.copy_index import CATEGORY, CopyIndex, digest, file_state, read_rows
+from budget.actual.copy_index import CATEGORY, CopyIndex, file_state, read_rows
 from budget.actual.rules import ELIGIBLE_SQL, ELIGIBLE_UNORDERED_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, \
     target_category, why_not
 from budget.actual.session import ActualSession
@@ -131,8 +131,8 @@ class ActualConnector:
         """{transaction id: digest of its eligible row}: from the copy's index when it is current, else read."""
         if not self.has_working_copy():
             return {}
-        known = CopyIndex(self.data_dir).load(file_state(self.db_path))
-        return known[1] if known is not None else self._index()[0]
+        loaded = CopyIndex(self.data_dir).load(file_state(self.db_path))
+        return loaded[1] if loaded is not None else self._index()[0]
 
     def _index(self, last_message: str = "") -> tuple[dict[str, int], list[str]]:
         """Read every eligible row once: their digests and the uncategorized ids; kept as the copy's index.
@@ -244,6 +244,9 @@ class ActualConnector:
                     with self.session.errors.translate("check the budget for changes", self.file_id):
                         newer = adapter.newer_than(actual, remote, since)
                     if newer or state is None:
+                        if before is None:  # the copy as it is before the download: its digests, kept or read
+                            loaded = index.load(state)
+                            before = loaded[1] if loaded is not None else self._index()[0]
                         self._download(actual, self.data_dir, remote)
             if reset:
                 if not self.auto_recover_reset:
@@ -255,13 +258,7 @@ class ActualConnector:
                 # nothing new on the server, or a pull that wrote nothing: the copy is what it was
                 READS["pull_unchanged"] += 1
                 return SyncResult(new=0, changed=0, total=known.total if known is not None else len(before or ()))
-            if before is None:  # the index of the copy as it was before this pull (the pull did not touch it)
-                loaded = index.load(state)
-                if loaded is None:
-                    log.warning("budget %s: the working copy index went missing; counting every transaction as new",
-                                self.file_id)
-                before = loaded[1] if loaded is not None else {}
-            return self._diff(before, self._index(last_message=max(newer, default=""))[0])
+            return self._diff(before or {}, self._index(last_message=max(newer, default=""))[0])
 
     def fresh_download(self, progress: Progress) -> SyncResult:
         """Download into a new folder and swap it in only when complete."""
@@ -333,21 +330,20 @@ class ActualConnector:
 
     def transactions(self) -> list[Transaction]:
         """Read in one pass (no list of raw rows beside the result); repeated texts (accounts, payees,
-        categories, notes) share one string each. Keeps the copy's index when it has none yet."""
+        categories, notes) share one string each. Keeps the copy's index summary when it has none yet (after
+        a first download: the uncategorized ids for the next generate; the row digests are left out, a later
+        pull that finds new messages reads them before it downloads)."""
         index = CopyIndex(self.data_dir)
         state = file_state(self.db_path)
         keep_index = state is not None and index.summary(state) is None
-        digests: dict[str, int] = {}
         uncategorized: list[str] = []
         texts: dict = {}
         share = texts.setdefault
         out: list[Transaction] = []
         with contextlib.closing(self._connect()) as conn:
             for r in conn.execute(ELIGIBLE_SQL):
-                if keep_index:
-                    digests[r[0]] = digest(r)
-                    if r[CATEGORY] is None:
-                        uncategorized.append(r[0])
+                if r[CATEGORY] is None:
+                    uncategorized.append(r[0])
                 out.append(Transaction(
                     id=r[0], account_id=share(r[1], r[1]), account_name=share(r[2] or "", r[2] or ""),
                     payee_id=share(r[3], r[3]), payee_name=share(r[4] or "", r[4] or ""), date=_int_date(r[5]),
@@ -356,8 +352,7 @@ class ActualConnector:
                 ))
         READS["eligible"] += 1
         if keep_index and state == file_state(self.db_path):
-            # no index for this copy yet (a first download only counts): these rows make it, no second read
-            index.write(state, digests, uncategorized)
+            index.write(state, None, uncategorized, total=len(out))
         return out
 
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:

@@ -3,12 +3,14 @@
 Kept in DATA_DIR/budgets/<fileId>/budget-assist-index beside the copy's db.sqlite: a first line of JSON
 (`state`, `total`, `uncategorized`: the eligible transactions' count and the ids of those without a
 category) and a pickle of {transaction id: digest of its eligible row} (what `ActualConnector._diff`
-compares). It is trusted only while the database file is exactly as it was when the index was written:
+compares; None when `transactions()` wrote the summary after a first download: a later pull that finds new
+messages then reads the digests from the copy before it downloads). It is trusted only while the database file is exactly as it was when the index was written:
 `state` is the file's inode, size, mtime (ns) and SQLite's file change counter (header bytes 24-27, which
 SQLite increments on every committed write in the copy's rollback-journal mode); a hot journal or a WAL
 beside it means "unknown". Any mismatch, a missing or unreadable index: the caller reads the copy as before.
-The index is written to a temp name and renamed, under the connector's working-copy lock; a crash leaves the
-old index (whose state no longer matches) or none. Pickles written by this process only, as model_cache's.
+The index is written to a temp name and renamed (by a pull under the connector's working-copy lock, or by a
+read that saw the same state before and after); a crash leaves the old index (whose state no longer matches)
+or none. Pickles written by this process only, as model_cache's.
 """
 from __future__ import annotations
 
@@ -106,13 +108,14 @@ class CopyIndex:
             log.warning("working copy index %s unreadable (%s)", self.path, type(exc).__name__)
             return None
         if not isinstance(rows, dict) or len(rows) != head.get("total"):
-            return None
+            return None  # a summary without digests (or a damaged file): the caller reads the copy
         return Summary(head["state"], int(head["total"]), list(head["uncategorized"]),
                        str(head.get("last") or "")), rows
 
-    def write(self, state: Optional[list], digests: dict[str, int], uncategorized: list[str],
-              last_message: str = "") -> None:
-        """Store the index for `state` (nothing when None); a failure is logged, never raised."""
+    def write(self, state: Optional[list], digests: Optional[dict[str, int]], uncategorized: list[str],
+              last_message: str = "", total: Optional[int] = None) -> None:
+        """Store the index for `state` (nothing when None); without digests (None) only the summary (`total`
+        then counts the rows). A failure is logged, never raised."""
         if state is None:
             self.discard()
             return
@@ -121,7 +124,8 @@ class CopyIndex:
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(MAGIC)
-                    f.write(json.dumps({"state": state, "total": len(digests), "uncategorized": uncategorized,
+                    f.write(json.dumps({"state": state, "total": len(digests) if digests is not None else total,
+                                        "uncategorized": uncategorized,
                                         "last": last_message},
                                        separators=(",", ":")).encode() + b"\n")
                     pickle.dump(digests, f, protocol=pickle.HIGHEST_PROTOCOL)

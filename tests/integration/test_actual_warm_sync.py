@@ -62,26 +62,33 @@ def test_a_warm_pull_with_nothing_new_reads_nothing(connector, budget):
     assert delta(seen, "pull_unchanged") == 2
 
 
-def test_another_clients_edit_is_read_and_counted_then_warm_again(connector, budget, actual_server, tmp_path):
-    connector.pull_latest(no_progress)
-    connector.transactions()
-    edited = budget.uncategorized[0]
-    other = OtherClient(actual_server, budget.file_id, tmp_path)
+def edit(server, budget, tmp_path, category: str, tx_id: str, new_payee: str | None = None) -> str | None:
+    """Another client sets `tx_id`'s category (and adds an uncategorized transaction for `new_payee`)."""
+    other = OtherClient(server, budget.file_id, tmp_path)
     try:
         from actual.queries import create_transaction_from_ids
 
-        other.tx(edited).category_id = budget.categories["Groceries"]
-        added = create_transaction_from_ids(other.s, dt.date(2024, 6, 1), budget.accounts["Checking"],
-                                            budget.payees["SuperMart"], "new one", None, decimal.Decimal("-12.5"))
-        added_id = added.id
+        other.tx(tx_id).category_id = budget.categories[category]
+        added = None
+        if new_payee:
+            added = create_transaction_from_ids(other.s, dt.date(2024, 6, 1), budget.accounts["Checking"],
+                                                budget.payees[new_payee], "new one", None, decimal.Decimal("-12.5")).id
         other.commit_and_close()
+        return added
     except BaseException:
         other.close()
         raise
+
+
+def test_another_clients_edit_is_read_and_counted_then_warm_again(connector, budget, actual_server, tmp_path):
+    connector.pull_latest(no_progress)
+    connector.transactions()  # after a first download: the index keeps the uncategorized ids, not the digests
+    edited = budget.uncategorized[0]
+    added_id = edit(actual_server, budget, tmp_path, "Groceries", edited, new_payee="SuperMart")
     seen = reads()
     result = connector.pull_latest(no_progress)
     assert (result.new, result.changed) == (1, 1)
-    assert delta(seen, "eligible") == 1 and delta(seen, "pull_unchanged") == 0  # the copy changed: read once
+    assert delta(seen, "eligible") == 2 and delta(seen, "pull_unchanged") == 0  # before (not kept) and after
     ids = set(connector.uncategorized_ids())
     assert edited not in ids and added_id in ids
     assert ids == uncategorized(connector)
@@ -89,6 +96,12 @@ def test_another_clients_edit_is_read_and_counted_then_warm_again(connector, bud
     for _ in range(3):  # actualpy alone would get the newest millisecond's messages again on every pull
         assert connector.pull_latest(no_progress).new == 0
     assert delta(seen, "pull_unchanged") == 3 and delta(seen, "eligible") == 0
+    edit(actual_server, budget, tmp_path, "Transport", added_id)
+    seen = reads()
+    result = connector.pull_latest(no_progress)
+    assert (result.new, result.changed) == (0, 1)
+    assert delta(seen, "eligible") == 1  # the digests the last changed pull kept: only the copy after is read
+    assert added_id not in set(connector.uncategorized_ids())
 
 
 def test_our_own_apply_changes_the_copy_and_the_index_is_not_trusted(connector, budget):
