@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "./api.js";
 import { h, renderInto, refreshTimes, errorNote, describedBy, blocked, timeEl } from "./dom.js";
-import { ACTIVE, TERMINAL, statusText, plural, parseTime, waitsForRetry } from "./format.js";
+import { ACTIVE, TERMINAL, statusText, plural, parseTime, triggerText, waitsForRetry } from "./format.js";
 import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
 import { createReview, groupByPayee } from "./suggestions.js";
 import { snapshotsView } from "./snapshots.js";
@@ -32,7 +32,7 @@ const state = {
   suggestions: [],
   suggestionsLoaded: false,
   suggestionsNotice: null, // what changed elsewhere since the page last looked
-  jobInfo: new Map(), // job id -> {label, trigger, at}: where suggestions came from
+  jobInfo: new Map(), // job id -> {label, trigger, intervalMinutes, at}: where suggestions came from
   snapshots: [],
   snapshotsLoaded: false,
   busy: new Set(),
@@ -301,7 +301,7 @@ function renderOrigin() {
   const latest = known.reduce((a, b) => (String(a.at) > String(b.at) ? a : b));
   let text;
   if (known.length === 1 && ids.length === 1) {
-    const who = latest.trigger === "scheduled" ? "Made by the schedule" : latest.trigger === "user" ? "Made by a job you started" : "Made by a job";
+    const who = latest.trigger === "scheduled" ? triggerText("scheduled", latest.intervalMinutes) : latest.trigger === "user" ? "Made by a job you started" : "Made by a job";
     text = [`${who} (${latest.label}), `, timeEl(latest.at), "."];
   } else {
     const scheduled = known.filter((j) => j.trigger === "scheduled").length;
@@ -362,7 +362,12 @@ function matchesFilters(job) {
 }
 
 function rememberJob(job) {
-  state.jobInfo.set(job.id, { label: jobLabel(job, state.jobTypes), trigger: job.trigger, at: job.completedAt || job.createdAt });
+  state.jobInfo.set(job.id, {
+    label: jobLabel(job, state.jobTypes),
+    trigger: job.trigger,
+    intervalMinutes: job.metadata?.intervalMinutes,
+    at: job.completedAt || job.createdAt,
+  });
 }
 
 function upsertJob(job) {
