@@ -6,6 +6,7 @@ import { ACTIVE, TERMINAL, statusText, plural, parseTime, triggerText, waitsForR
 import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
 import { createReview, groupByPayee } from "./suggestions.js";
 import { snapshotsView } from "./snapshots.js";
+import { budgetOptionText, budgetStatusView, removedText, REMOVE_KEY } from "./budgets.js";
 import { explain, isNetworkError, isTransient } from "./errors.js";
 
 const FAST_MS = 1000; // while something is queued or running
@@ -43,6 +44,8 @@ const state = {
   schedule: null, // GET /api/schedule for the selected budget
   opsPolledAt: 0,
   backOnline: false, // "Back online" is showing
+  confirmRemove: null, // the budget whose removal is being confirmed
+  budgetNotice: null, // what the last removal did
 };
 
 const $ = (id) => document.getElementById(id);
@@ -257,6 +260,12 @@ function renderSuggestions() {
   else refresh.setAttribute("aria-disabled", "true");
 }
 
+function renderBudgetStatus() {
+  const el = $("budget-status");
+  renderInto(el, budgetStatusView(state, actions));
+  el.hidden = !el.childElementCount;
+}
+
 function renderSnapshots() {
   const budget = state.budgets.find((b) => b.id === state.budgetId);
   $("snapshots-budget").textContent = budget ? `of ${budget.name}` : "";
@@ -280,6 +289,7 @@ function renderOps() {
 function renderAll() {
   renderOps();
   renderConnection();
+  renderBudgetStatus();
   renderStart();
   renderList();
   renderDetail();
@@ -532,6 +542,38 @@ const actions = {
   detailExtras(job) {
     return review.detailExtras(job);
   },
+
+  askRemoveBudget() {
+    if (!state.online || state.busy.has(REMOVE_KEY)) return;
+    state.confirmRemove = state.budgetId;
+    renderBudgetStatus();
+    $("remove-question")?.focus();
+  },
+
+  keepBudget() {
+    state.confirmRemove = null;
+    state.errors.delete(REMOVE_KEY);
+    renderBudgetStatus();
+    document.querySelector('[data-key="remove-ask"]')?.focus();
+  },
+
+  async removeBudget() {
+    const budget = state.budgets.find((b) => b.id === state.confirmRemove);
+    if (!budget) return;
+    await withBusy(REMOVE_KEY, renderBudgetStatus, `Could not remove “${budget.name}”`, async () => {
+      const { data } = await api.removeBudget(budget.id);
+      const text = removedText(budget, data);
+      state.budgets = state.budgets.filter((b) => b.id !== budget.id);
+      const next = state.budgets[0];
+      if (next) selectBudget(next.id);
+      else forgetBudget();
+      fillBudgetPicker();
+      state.budgetNotice = text;
+      renderBudgetStatus();
+      announce(text);
+      $("budget").focus();
+    });
+  },
 };
 
 // The review (web/suggestions.js) works on this page's state; it starts jobs through the Job Center.
@@ -736,6 +778,7 @@ async function refreshBudgets() {
   const added = next.filter((b) => !known.has(b.id));
   state.budgets = next;
   fillBudgetPicker();
+  renderBudgetStatus();
   renderSnapshots();
   if (known.size && added.length) announce(`New ${added.length === 1 ? "budget" : "budgets"}: ${added.map((b) => b.name).join(", ")}`);
 }
@@ -852,6 +895,9 @@ window.addEventListener("online", () => pollSoon());
 
 function selectBudget(id) {
   state.budgetId = id;
+  state.confirmRemove = null;
+  state.budgetNotice = null;
+  state.errors.delete(REMOVE_KEY);
   listGeneration += 1;
   try {
     localStorage.setItem(BUDGET_KEY, id);
@@ -875,6 +921,21 @@ function selectBudget(id) {
   state.opsPolledAt = 0;
   suggestionsDirty = true;
   snapshotsDirty = true;
+  writeHash();
+  renderAll();
+  pollSoon();
+}
+
+/** The last budget was removed: the page waits for one to appear, as when none was configured. */
+function forgetBudget() {
+  state.budgetId = null;
+  state.confirmRemove = null;
+  state.jobs = [];
+  state.details.clear();
+  state.selectedJobId = null;
+  state.suggestions = [];
+  state.snapshots = [];
+  review.setBudget(null);
   writeHash();
   renderAll();
   pollSoon();
@@ -923,9 +984,7 @@ async function loadMore() {
 function fillBudgetPicker() {
   const picker = $("budget");
   const listed = state.budgets.some((b) => b.id === state.budgetId);
-  const options = state.budgets.map((b) =>
-    h("option", { value: b.id, selected: b.id === state.budgetId || null }, b.connector ? `${b.name} (${b.connector})` : b.name),
-  );
+  const options = state.budgets.map((b) => h("option", { value: b.id, selected: b.id === state.budgetId || null }, budgetOptionText(b)));
   if (state.budgetId && !listed) options.push(h("option", { value: state.budgetId, selected: true }, `${state.budgetId} (no longer listed)`));
   picker.replaceChildren(...options);
   picker.disabled = !options.length;
