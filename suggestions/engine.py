@@ -123,7 +123,7 @@ class SuggestionEngine:
             if p is None or p.category_id not in names:
                 skipped.append(t.id)
                 held["no_usable_history"] += 1
-            elif p.confidence < self.min_confidence or p.confidence <= 0.0:
+            elif p.confidence < self.min_confidence:
                 skipped.append(t.id)
                 held["below_min_confidence"] += 1
             else:
