@@ -45,7 +45,7 @@ RECENCY_HALF_LIFE_DAYS = 365.0
 CALIBRATION_SHARE = 0.2
 CALIBRATION_WINDOW = 10000
 """Choice and calibration replay at most the newest this-many transactions (train on 80 %, score 20 %)."""
-TRAIN_WINDOW = 20000
+TRAIN_WINDOW = 10000
 """Classifiers learn from at most the newest this-many transactions (votes from all of them)."""
 MIN_CALIBRATION_HISTORY = 100
 SVC_C = 1.0
