@@ -48,6 +48,18 @@ def test_a_refiled_payee_follows_its_latest_category():
     assert found["n1"].rationale.startswith("The last 2 'NETFLIX.COM' transactions were filed as Subscriptions")
 
 
+def test_two_purchases_on_one_day_under_an_exception_are_not_a_refiling():
+    from suggestions.vote import build_votes
+
+    history = [tx("SOUTHWEST", "Taxi", dt.date(2024, m, 3)) for m in range(1, 7)]
+    history += [tx("SOUTHWEST", "Entertainment", dt.date(2024, 7, 11)) for _ in range(2)]  # one trip
+    vote = build_votes(history, set(ID.values()))["southwest"]
+    assert vote.category_id == ID["Taxi"] and vote.refiled_from is None
+    history.append(tx("SOUTHWEST", "Entertainment", dt.date(2024, 8, 11)))  # a second day: now re-filed
+    vote = build_votes(history, set(ID.values()))["southwest"]
+    assert vote.category_id == ID["Entertainment"] and vote.refiled_from == ID["Taxi"]
+
+
 def test_the_vote_rationale_counts_and_dates():
     history = background()
     history += [tx("Target", "Groceries", d, -3000) for d in days(dt.date(2024, 1, 7), 37)]
