@@ -53,7 +53,7 @@ class Row:
     words: str  # normalised payee and imported payee, then the notes' words
     meta: str  # sign, sign + magnitude bucket, account
     key: str = ""  # what the exact vote groups by (see payee_key)
-    name: str = ""  # the payee exactly as written (PayeeFeaturizer)
+    name: str = ""  # the payee exactly as written, else the imported payee (PayeeFeaturizer)
     outflow: bool = True
 
 
@@ -75,7 +75,7 @@ def _row(payee_name: str, imported_payee: str, notes_text: str, outflow: bool, b
     account = re.sub(r"\W+", "_", account_id.lower())
     meta = f"sign_{sign} amt_{sign}_{bucket} acct_{account}"
     return Row(f"{text} | {raw}" if raw and raw != text else text, f"{text} {notes}".strip(), meta, payee or imported,
-               payee_name, outflow)
+               payee_name or imported_payee, outflow)
 
 
 META_WEIGHT = 0.5

@@ -202,8 +202,9 @@ def _index_neighbours(clf: Classifier, history: Sequence[Transaction], rows: Seq
 
 
 def _known(history: Sequence[Transaction], categories: Sequence[Category]) -> list[Transaction]:
+    """Transactions in one of the budget's categories (also those without a payee: the baseline learns from them)."""
     names = {c.id for c in categories}
-    return [t for t in history if t.category_id in names and (t.payee_name or t.imported_payee or t.notes)]
+    return [t for t in history if t.category_id in names]
 
 
 def _decide(vote: Optional[Vote], category: str, margin: float, policy: str) -> tuple[str, str, str, float]:
