@@ -90,3 +90,12 @@ def test_the_choice_is_kept_with_the_model_and_the_cache_version_moved():
 
 def _demo():
     return demo_data.generate_history(7), list(demo_data.CATEGORIES)
+
+
+def test_beyond_5000_transactions_the_merged_fit_suggests_what_the_baseline_suggests():
+    history, targets = split_history(sum((demo_data.generate_history(s) for s in (1, 2, 3)), []))
+    assert len(history) > m.EXACT_ROWS
+    categories = list(demo_data.CATEGORIES)
+    ours, _ = m.fit_classifier(history, neighbours=False, kind="payee").raw_predict([row_of(t) for t in targets])
+    theirs = [p.category_id for p in TfidfSvcBaseline().propose(history, targets, categories).proposals]
+    assert sum(a == b for a, b in zip(ours, theirs)) >= 0.995 * len(targets)
