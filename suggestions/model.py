@@ -130,6 +130,7 @@ class Prediction:
     source: str  # "vote" or "model"
     vote: Optional[Vote]
     row: Row
+    kind: str = "full"  # the classifier that answered (a "model" prediction)
 
 
 def make_estimator(kind: str = "full", fast: bool = False) -> LinearSVC:
@@ -321,17 +322,17 @@ def predict(model: TrainedModel, targets: Sequence[Transaction]) -> list[Optiona
     """Per target the chosen classifier's or the vote's answer, calibrated (None when nothing can answer)."""
     rows = [row_of(t) for t in targets]
     predicted, margin = model.classifier.raw_predict(rows) if targets else ([], np.zeros(0))
-    if model.seen_classifier is not None:
+    kinds = [model.classifier.kind] * len(rows)
+    if model.seen_classifier is not None:  # known payees: the classifier chosen for them
         known = [i for i, r in enumerate(rows) if r.key in model.votes]
-        if known:
-            other, other_margin = model.seen_classifier.raw_predict([rows[i] for i in known])
-            for j, i in enumerate(known):
-                predicted[i], margin[i] = other[j], other_margin[j]
+        other, other_margin = model.seen_classifier.raw_predict([rows[i] for i in known]) if known else ([], [])
+        for j, i in enumerate(known):
+            predicted[i], margin[i], kinds[i] = other[j], other_margin[j], model.seen_classifier.kind
     out: list[Optional[Prediction]] = []
-    for r, c, m in zip(rows, predicted, margin):
+    for r, c, m, kind in zip(rows, predicted, margin, kinds):
         vote = model.votes.get(r.key)
         category, source, group, raw = _decide(vote, c, float(m), model.policy)
-        out.append(Prediction(category, model.cal(group, raw), source, vote, r) if category else None)
+        out.append(Prediction(category, model.cal(group, raw), source, vote, r, kind) if category else None)
     return out
 
 

@@ -156,3 +156,13 @@ def test_the_model_is_cached_per_budget_and_a_corrupt_cache_is_retrained(tmp_pat
 def test_invalid_min_confidence():
     with pytest.raises(ValueError):
         SuggestionEngine(min_confidence=1.5)
+
+
+def test_without_a_look_alike_the_payee_classifiers_reason_names_spellings_not_amounts():
+    from suggestions import model as m
+    from suggestions.rationale import model_reason
+    from suggestions.features import row_of
+
+    p = m.Prediction(ID["Fuel"], 0.4, "model", None, row_of(tx("QX ZZ")), "payee")
+    assert model_reason(p, {}, {c.id: c.name for c in CATS}) == (
+        "No earlier payee looks much like this one; the closest spellings were most often Fuel")
