@@ -60,6 +60,15 @@ def test_two_purchases_on_one_day_under_an_exception_are_not_a_refiling():
     assert vote.category_id == ID["Entertainment"] and vote.refiled_from == ID["Taxi"]
 
 
+def test_a_new_category_for_a_payee_whose_categories_already_varied_is_not_a_refiling():
+    from suggestions.vote import build_votes
+
+    history = [tx("AMAZON", "Groceries" if m % 2 else "Household", dt.date(2024, m, 3)) for m in range(1, 11)]
+    history += [tx("AMAZON", "Entertainment", dt.date(2024, 12, d)) for d in (5, 12)]  # presents
+    vote = build_votes(history, set(ID.values()))["amazon"]
+    assert vote.refiled_from is None and vote.category_id in {ID["Groceries"], ID["Household"]}
+
+
 def test_the_vote_rationale_counts_and_dates():
     history = background()
     history += [tx("Target", "Groceries", d, -3000) for d in days(dt.date(2024, 1, 7), 37)]
