@@ -59,6 +59,12 @@ def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[
     return votes
 
 
+def _settled_elsewhere(before: list[Transaction], category_id: str) -> bool:
+    """Were SETTLED_SHARE of `before` in one category, and none in `category_id`?"""
+    counts = Counter(t.category_id for t in before)
+    return category_id not in counts and max(counts.values()) >= SETTLED_SHARE * len(before)
+
+
 def _vote(seq: list[Transaction]) -> Vote:
     last = seq[-1]
     run = 0
@@ -72,9 +78,7 @@ def _vote(seq: list[Transaction]) -> Vote:
     recency = {t.category_id: i for i, t in enumerate(seq)}  # index of the newest of each category
     majority = max(counts, key=lambda c: (counts[c], recency[c]))
     display = last.payee_name or last.imported_payee
-    before = Counter(t.category_id for t in seq[:len(seq) - run])
-    settled = bool(before) and max(before.values()) >= SETTLED_SHARE * sum(before.values())
-    if len(run_days) >= REFILE_RUN and settled and last.category_id not in before:
+    if len(run_days) >= REFILE_RUN and run < len(seq) and _settled_elsewhere(seq[:len(seq) - run], last.category_id):
         return Vote(last.category_id, run, run, len(seq), last.date, display, refiled_from=majority)
     newest = max(t.date for t in seq if t.category_id == majority)
     return Vote(majority, counts[majority], len(seq), len(seq), newest, display)
