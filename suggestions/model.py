@@ -333,6 +333,9 @@ def predict(model: TrainedModel, targets: Sequence[Transaction]) -> list[Optiona
     out: list[Optional[Prediction]] = []
     for r, c, m, kind in zip(rows, predicted, margin, kinds):
         vote = model.votes.get(r.key)
+        if vote is None and model.classifier.svc is None:
+            out.append(None)  # one category in the whole history: nothing learned tells a new payee apart
+            continue
         category, source, group, raw = _decide(vote, c, float(m), model.policy)
         out.append(Prediction(category, model.cal(group, raw), source, vote, r, kind) if category else None)
     return out
