@@ -20,8 +20,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from budget.connector import Transaction
 from suggestions.normalize import normalize_payee
@@ -86,6 +84,8 @@ class Featurizer:
     """Fits the vocabularies on the history and turns rows into one sparse matrix."""
 
     def __init__(self, meta_weight: Optional[float] = None, word_weight: Optional[float] = None) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer  # on use: the CLI never trains
+
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1,
                                      dtype=np.float32)
         self.words = TfidfVectorizer(token_pattern=r"[a-z0-9][a-z0-9]+", sublinear_tf=True, dtype=np.float32)
@@ -122,6 +122,8 @@ class PayeeFeaturizer:
     count every transaction, so the features equal the baseline's on the unmerged history."""
 
     def __init__(self) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
         self.chars = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float64)
         self.idf = np.zeros(0)
 
@@ -138,10 +140,14 @@ class PayeeFeaturizer:
         return self._finish(self.chars.transform([r.name for r in rows]), rows)
 
     def _finish(self, tf: sparse.csr_matrix, rows: Sequence[Row]) -> sparse.csr_matrix:
+        from sklearn.preprocessing import normalize
+
         x = normalize(tf @ sparse.diags(self.idf), norm="l2")
         sign = sparse.csr_matrix(np.fromiter((r.outflow for r in rows), dtype=np.float64, count=len(rows)).reshape(-1, 1))
         return sparse.hstack([x, sign], format="csr")
 
     def payee_vectors(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Character n-gram vectors of payee texts alone (for 'looks like' neighbours)."""
+        from sklearn.preprocessing import normalize
+
         return normalize(self.chars.transform([t or "_" for t in texts]) @ sparse.diags(self.idf), norm="l2")

@@ -31,15 +31,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import numpy as np
-from sklearn.svm import LinearSVC
 
 from budget.connector import Category, Transaction
 from suggestions.calibration import Calibrator
 from suggestions.features import Featurizer, PayeeFeaturizer, Row, payee_key, row_of
 from suggestions.vote import Vote, build_votes
+
+if TYPE_CHECKING:
+    from sklearn.svm import LinearSVC
 
 MODEL_VERSION = 2
 RECENCY_HALF_LIFE_DAYS = 365.0
@@ -137,6 +139,8 @@ class Prediction:
 
 def make_estimator(kind: str = "full", fast: bool = False) -> LinearSVC:
     """The LinearSVC of one kind: the baseline's for "payee" (SVC_MAX_ITER iterations when `fast`), and "full"."""
+    from sklearn.svm import LinearSVC  # imported on use: the CLI and the web never train
+
     if kind == "payee":
         return LinearSVC(random_state=0, max_iter=SVC_MAX_ITER if fast else 1000)
     return LinearSVC(C=SVC_C, max_iter=SVC_MAX_ITER, random_state=0)
