@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ACTUAL_CACHE ?= $(HOME)/.cache/budget-assist/actual-server
 AXE_CACHE ?= $(HOME)/.cache/budget-assist/axe
+# pytest-xdist processes; each test module runs whole in one of them (its stack is started once)
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 export ACTUAL_CACHE AXE_CACHE
 
 .PHONY: run test venv test-deps migrate bench clean
@@ -41,9 +44,9 @@ test-deps: $(VENV)/.installed-test
 	bash scripts/install-axe.sh "$(AXE_CACHE)"
 
 test: test-deps
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 	@echo "--- the integration suite again on PostgreSQL + Redis (BA_TEST_BACKEND=scaleout; the Actual connector and the page do not depend on the backend)"
-	PATH="$(abspath $(BIN)):$$PATH" BA_TEST_BACKEND=scaleout $(BIN)/python -m pytest -q -m "not scaleout and not actual" tests/integration
+	PATH="$(abspath $(BIN)):$$PATH" BA_TEST_BACKEND=scaleout $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m "not scaleout and not actual" tests/integration
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench --quick --json test-output/bench-quick.json
 
 bench: $(VENV)/.installed-bench

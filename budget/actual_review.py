@@ -1,4 +1,4 @@
-"""What the review asks of an Actual budget beyond categories: rules, note tags, and undoing an apply.
+"""What the review asks of an Actual budget beyond categories: rules and note tags.
 
 Rules go through actualpy's rule API: `actual.rules.Rule` / `Condition` / `Action` describe
 "payee is <payee> -> set category <category>" and `actual.queries.create_rule` writes it, so the rule
@@ -8,21 +8,19 @@ one it is on the imported payee text (`imported_description is <text>`), the onl
 identifies it. A rule is deleted as Actual deletes one: its row gets tombstone = 1.
 
 Each function works on an open actualpy session (the connector pulls first, sends the resulting
-sync messages to the server and only then commits locally), and never changes what a person
-changed since: an undo restores a category only while the transaction still has the applied one.
+sync messages to the server and only then commits locally). Undoing an apply's categories is not
+here: it is written like the apply itself (connector `_write_checked`, `rules.revert_writes`).
 """
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Optional
 
-from budget.connector import ApplyResult, Progress, Revert, RuleOutcome, RuleSpec
+from budget.connector import RuleOutcome, RuleSpec
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-SKIP_CHANGED_SINCE = "changed since the apply"
-SKIP_DELETED_SINCE = "deleted since the apply"
 RULE_REMOVED = "removed"
 RULE_GONE = "already deleted"
 RULE_CHANGED = "changed since the apply; left alone"
@@ -108,40 +106,3 @@ def tag_notes(s: "Session", transaction_ids: list[str], tag: str) -> list[str]:
         tx.notes = f"{tx.notes} {tag}" if tx.notes else tag
         tagged.append(tx_id)
     return tagged
-
-
-def untag(notes: Optional[str], tag: str) -> Optional[str]:
-    """`notes` without the apply's tag (what they were before it was appended)."""
-    if not tag or not notes or tag not in notes.split():
-        return notes
-    if notes == tag:
-        return None
-    if notes.endswith(" " + tag):
-        return notes[: -len(tag) - 1]
-    return " ".join(w for w in notes.split(" ") if w != tag)
-
-
-def revert_categories(s: "Session", reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
-    """Restore each category while the transaction still has the applied one; remove the tag from its notes."""
-    from actual.database import Transactions
-
-    restored: list[str] = []
-    skipped: dict[str, str] = {}
-    total = len(reverts)
-    progress(0, total)
-    for done, (tx_id, r) in enumerate(reverts.items(), start=1):
-        tx = s.get(Transactions, tx_id)
-        if tx is None or tx.tombstone:
-            skipped[tx_id] = SKIP_DELETED_SINCE
-        elif tx.category_id == r.expected:
-            tx.category_id = r.restore
-            if r.note_tag:
-                tx.notes = untag(tx.notes, r.note_tag)
-            restored.append(tx_id)
-        elif tx.category_id == r.restore and r.note_tag not in (tx.notes or "").split():
-            restored.append(tx_id)  # restored already (a retried undo)
-        else:
-            skipped[tx_id] = SKIP_CHANGED_SINCE
-        if done % 100 == 0 or done == total:
-            progress(done, total)
-    return ApplyResult(applied=restored, skipped=skipped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from budget.connector import ApplyResult, Connector
+from budget.connector import ApplyResult, Connector, ConnectorError
 from budget.factory import ConnectorFactory
 from budget.operations import BudgetOperations, plural
 from budget.service import BudgetService
@@ -38,6 +38,20 @@ class StepWork:
             yield connector
         finally:
             connector.close()
+
+    @contextmanager
+    def _reading_local_copy(self, ctx: StepContext, again: str) -> Iterator[None]:
+        """Turns "no local copy" (an Actual budget never synced here) into what to do about it."""
+        try:
+            yield
+        except ConnectorError as exc:
+            if exc.code != "no_working_copy":
+                raise
+            name = self.budgets.get(ctx.budget_id).name
+            raise ConnectorError(
+                f"Budget '{name}' has not been synced here yet, so there is nothing to read: run a sync first "
+                f"(“Sync Budget” or “Sync & Generate Suggestions”), then {again} again.", code="no_working_copy",
+            ) from None
 
     def sync(self, ctx: StepContext) -> StepOutcome:
         with self._connector(ctx) as connector:
@@ -81,13 +95,13 @@ class StepWork:
         payee_key = ctx.metadata.get("payeeKey")
         if payee_key is not None:
             self.suggestions.reset_payee_group(ctx.budget_id, payee_key)
-        with self._connector(ctx) as connector:
+        with self._reading_local_copy(ctx, "“Generate Suggestions”"), self._connector(ctx) as connector:
             result = self.suggestions.generate(ctx.budget_id, ctx.job_id, connector, ctx.progress, payee_key)
         summary = (f"{plural(result['suggested'], 'suggestion')}, {result['skipped']} skipped"
                    + summaries.held_back(result) + summaries.llm_note(result))
         return StepOutcome(result, summary)
 
     def backtest(self, ctx: StepContext) -> StepOutcome:
-        with self._connector(ctx) as connector:
+        with self._reading_local_copy(ctx, "“Check Suggestion Accuracy”"), self._connector(ctx) as connector:
             result = self.suggestions.backtest(connector, ctx.progress)
         return StepOutcome(result, summaries.backtest(result))

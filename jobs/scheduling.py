@@ -28,7 +28,8 @@ def claim_slot(name: str, interval: dt.timedelta, now: dt.datetime) -> bool:
 class ScheduledSync:
     """Enqueues `scheduled_sync_and_suggest` for a budget SYNC_INTERVAL_MINUTES after its last successful sync.
 
-    The last successful sync of any trigger counts: a user's own sync moves the next scheduled one.
+    The last successful sync of any trigger counts: a user's own sync moves the next scheduled one. The job
+    keeps the interval that made it (metadata `intervalMinutes`): the page says "Made by the hourly schedule".
     """
 
     def __init__(self, service: JobService, interval_minutes: int, *, clock: Clock = utcnow) -> None:
@@ -47,15 +48,17 @@ class ScheduledSync:
         # another process committed meanwhile.
         last_syncs = last_successful_syncs(sync_types(self.service.registry))
         budget_ids = [budget_id for (budget_id,) in Budget.select(Budget.id).tuples()]
+        minutes = int(self.interval.total_seconds() // 60)
         for budget_id in budget_ids:
-            due = next_sync_due(last_syncs.get(budget_id), int(self.interval.total_seconds() // 60), now)
+            due = next_sync_due(last_syncs.get(budget_id), minutes, now)
             if due is not None and due > now + SLACK:
                 continue  # synced recently, by the schedule or by hand
             if self.service.active_twin(budget_id, "scheduled_sync_and_suggest") is not None:
                 continue  # never while one is queued or running; the slot stays open for the next minute
             if not claim_slot(f"scheduled_sync:{budget_id}", self.interval, now):
                 continue
-            result = self.service.create("scheduled_sync_and_suggest", budget_id, trigger="scheduled")
+            result = self.service.create("scheduled_sync_and_suggest", budget_id, trigger="scheduled",
+                                         metadata={"intervalMinutes": minutes})
             if result.created:
                 created.append(result.job.id)
         if created:

@@ -10,8 +10,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from budget.connector import Category, Progress, Transaction
 from suggestions.types import EngineResult, Proposal
@@ -32,6 +30,9 @@ class TfidfSvcBaseline:
         rows = [t for t in history if t.category_id in names]
         if len({t.category_id for t in rows}) < 2 or not targets:
             return EngineResult([], [t.id for t in targets])
+        from sklearn.feature_extraction.text import TfidfVectorizer  # imported on use: the CLI never trains
+        from sklearn.svm import LinearSVC
+
         vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), lowercase=True)
         x = sparse.hstack([vec.fit_transform([t.payee_name for t in rows]), _sign(rows)]).tocsr()
         clf = LinearSVC(random_state=0).fit(x, [t.category_id for t in rows])

@@ -2,8 +2,10 @@
 
 `fit` takes (raw score, was it right) pairs from suggestions made on the newest part of the history
 by a model trained on the older part. Scores are sorted and cut into bins of at least `min_bin`
-pairs; each bin's probability is the lower end of a Wilson interval of its hit rate (so a bin of 20
-with 19 right says 0.76, not 0.95), then made non-decreasing. Too few pairs: a fixed, cautious map.
+pairs; each bin's probability is the lower end of a Wilson interval of its hit rate (z = 2: a bin of
+20 with 19 right says 0.76, not 0.95; 40 of 40 say 0.91), then made non-decreasing. Too few pairs: a
+fixed, cautious map. z = 2 rather than 1.645 because the suggestions scored later are newer still:
+on the Barnet card set the band >= 0.9 of z = 1.645 was right 77 of 88 times (87.5 %).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-Z = 1.645  # about 95 % one-sided
+Z = 2.0  # about 97.7 % one-sided
 
 
 def wilson_lower(right: float, n: float, z: float = Z) -> float:

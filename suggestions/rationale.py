@@ -69,6 +69,8 @@ def model_reason(prediction: Prediction, neighbours: dict[str, str], names: dict
     if found:
         return found
     name = names.get(prediction.category_id, prediction.category_id)
+    if prediction.kind == "payee":  # that classifier reads the payee's letters and the sign only
+        return f"No earlier payee looks much like this one; the closest spellings were most often {name}"
     parts = prediction.row.meta.split()
     sign = "money in" if parts[0] == "sign_in" else "money out"
     account = parts[2][len("acct_"):] if len(parts) > 2 else ""

@@ -1,10 +1,13 @@
 """The exact-payee vote: what this payee's own earlier transactions were filed as, newest first.
 
-A payee the user re-filed follows its latest category: when the newest `REFILE_RUN` or more
-transactions of a payee agree on a category the payee never had before them, that category wins
+A payee the user re-filed follows its latest category: when the newest transactions of a payee, on
+`REFILE_RUN` or more different days, agree on a category the payee never had before them, that category wins
 even against an older majority (Netflix moved from Entertainment to Subscriptions stays in
-Subscriptions). A payee whose categories alternate (small Apple bills are Games, larger ones
-Streaming) is not re-filed: there the most frequent category wins, ties going to the more recent.
+Subscriptions). Two purchases on one day (one trip filed under an exception) are not a re-filing,
+nor is a new category for a payee whose categories already varied (Amazon, General Shopping and
+Household, then two Gifts in December): only a payee settled in one category (SETTLED_SHARE of its
+earlier transactions) is re-filed. Otherwise the most frequent category wins, ties going to the
+more recent (small Apple bills are Games, larger ones Streaming: the majority).
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from budget.connector import Transaction
 from suggestions.features import payee_key
 
 REFILE_RUN = 2
+SETTLED_SHARE = 0.8
+"""A re-filing moves a payee that was settled: this share of its earlier transactions in one category."""
 
 
 @dataclass(frozen=True)
@@ -54,19 +59,26 @@ def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[
     return votes
 
 
+def _settled_elsewhere(before: list[Transaction], category_id: str) -> bool:
+    """Were SETTLED_SHARE of `before` in one category, and none in `category_id`?"""
+    counts = Counter(t.category_id for t in before)
+    return category_id not in counts and max(counts.values()) >= SETTLED_SHARE * len(before)
+
+
 def _vote(seq: list[Transaction]) -> Vote:
     last = seq[-1]
     run = 0
+    run_days = set()
     for t in reversed(seq):
         if t.category_id != last.category_id:
             break
         run += 1
+        run_days.add(t.date)
     counts = Counter(t.category_id for t in seq)
     recency = {t.category_id: i for i, t in enumerate(seq)}  # index of the newest of each category
     majority = max(counts, key=lambda c: (counts[c], recency[c]))
     display = last.payee_name or last.imported_payee
-    earlier = {t.category_id for t in seq[:len(seq) - run]}
-    if run >= REFILE_RUN and earlier and last.category_id not in earlier:
+    if len(run_days) >= REFILE_RUN and run < len(seq) and _settled_elsewhere(seq[:len(seq) - run], last.category_id):
         return Vote(last.category_id, run, run, len(seq), last.date, display, refiled_from=majority)
     newest = max(t.date for t in seq if t.category_id == majority)
     return Vote(majority, counts[majority], len(seq), len(seq), newest, display)

@@ -47,11 +47,16 @@ export async function getJSON(url, { revalidate = true } = {}) {
 }
 
 export async function postJSON(url, body = {}) {
+  return send("POST", url, body);
+}
+
+/** A request that changes something: `body` as JSON (none for DELETE); its answer, or an ApiError. */
+async function send(method, url, body) {
   const resp = await fetch(url, {
-    method: "POST",
+    method,
     cache: "no-store",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(body),
+    headers: body === undefined ? { Accept: "application/json" } : { "Content-Type": "application/json", Accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!resp.ok) throw await errorFrom(resp);
   const data = resp.status === 204 ? {} : await resp.json();
@@ -71,6 +76,7 @@ const enc = encodeURIComponent;
 
 export const api = {
   budgets: () => getJSON("/api/budgets", { revalidate: false }),
+  removeBudget: (id) => send("DELETE", `/api/budgets/${enc(id)}`),
   jobTypes: () => getJSON("/api/job-types", { revalidate: false }),
   health: () => getJSON("/api/health", { revalidate: false }),
   schedule: (budgetId) => getJSON(query("/api/schedule", { budgetId }), { revalidate: false }),

@@ -2,10 +2,11 @@
 
 import { api, ApiError } from "./api.js";
 import { h, renderInto, refreshTimes, errorNote, describedBy, blocked, timeEl } from "./dom.js";
-import { ACTIVE, TERMINAL, statusText, plural, parseTime, waitsForRetry } from "./format.js";
+import { ACTIVE, TERMINAL, statusText, plural, parseTime, triggerText, waitsForRetry } from "./format.js";
 import { jobListItems, jobDetailView, jobLabel, typeTaking } from "./jobs.js";
 import { createReview, groupByPayee } from "./suggestions.js";
 import { snapshotsView } from "./snapshots.js";
+import { budgetOptionText, budgetStatusView, removedText, REMOVE_KEY } from "./budgets.js";
 import { explain, isNetworkError, isTransient } from "./errors.js";
 
 const FAST_MS = 1000; // while something is queued or running
@@ -32,7 +33,7 @@ const state = {
   suggestions: [],
   suggestionsLoaded: false,
   suggestionsNotice: null, // what changed elsewhere since the page last looked
-  jobInfo: new Map(), // job id -> {label, trigger, at}: where suggestions came from
+  jobInfo: new Map(), // job id -> {label, trigger, intervalMinutes, at}: where suggestions came from
   snapshots: [],
   snapshotsLoaded: false,
   busy: new Set(),
@@ -43,6 +44,8 @@ const state = {
   schedule: null, // GET /api/schedule for the selected budget
   opsPolledAt: 0,
   backOnline: false, // "Back online" is showing
+  confirmRemove: null, // the budget whose removal is being confirmed
+  budgetNotice: null, // what the last removal did
 };
 
 const $ = (id) => document.getElementById(id);
@@ -257,6 +260,12 @@ function renderSuggestions() {
   else refresh.setAttribute("aria-disabled", "true");
 }
 
+function renderBudgetStatus() {
+  const el = $("budget-status");
+  renderInto(el, budgetStatusView(state, actions));
+  el.hidden = !el.childElementCount;
+}
+
 function renderSnapshots() {
   const budget = state.budgets.find((b) => b.id === state.budgetId);
   $("snapshots-budget").textContent = budget ? `of ${budget.name}` : "";
@@ -280,6 +289,7 @@ function renderOps() {
 function renderAll() {
   renderOps();
   renderConnection();
+  renderBudgetStatus();
   renderStart();
   renderList();
   renderDetail();
@@ -301,7 +311,7 @@ function renderOrigin() {
   const latest = known.reduce((a, b) => (String(a.at) > String(b.at) ? a : b));
   let text;
   if (known.length === 1 && ids.length === 1) {
-    const who = latest.trigger === "scheduled" ? "Made by the schedule" : latest.trigger === "user" ? "Made by a job you started" : "Made by a job";
+    const who = latest.trigger === "scheduled" ? triggerText("scheduled", latest.intervalMinutes) : latest.trigger === "user" ? "Made by a job you started" : "Made by a job";
     text = [`${who} (${latest.label}), `, timeEl(latest.at), "."];
   } else {
     const scheduled = known.filter((j) => j.trigger === "scheduled").length;
@@ -362,7 +372,12 @@ function matchesFilters(job) {
 }
 
 function rememberJob(job) {
-  state.jobInfo.set(job.id, { label: jobLabel(job, state.jobTypes), trigger: job.trigger, at: job.completedAt || job.createdAt });
+  state.jobInfo.set(job.id, {
+    label: jobLabel(job, state.jobTypes),
+    trigger: job.trigger,
+    intervalMinutes: job.metadata?.intervalMinutes,
+    at: job.completedAt || job.createdAt,
+  });
 }
 
 function upsertJob(job) {
@@ -526,6 +541,38 @@ const actions = {
 
   detailExtras(job) {
     return review.detailExtras(job);
+  },
+
+  askRemoveBudget() {
+    if (!state.online || state.busy.has(REMOVE_KEY)) return;
+    state.confirmRemove = state.budgetId;
+    renderBudgetStatus();
+    $("remove-question")?.focus();
+  },
+
+  keepBudget() {
+    state.confirmRemove = null;
+    state.errors.delete(REMOVE_KEY);
+    renderBudgetStatus();
+    document.querySelector('[data-key="remove-ask"]')?.focus();
+  },
+
+  async removeBudget() {
+    const budget = state.budgets.find((b) => b.id === state.confirmRemove);
+    if (!budget) return;
+    await withBusy(REMOVE_KEY, renderBudgetStatus, `Could not remove “${budget.name}”`, async () => {
+      const { data } = await api.removeBudget(budget.id);
+      const text = removedText(budget, data);
+      state.budgets = state.budgets.filter((b) => b.id !== budget.id);
+      const next = state.budgets[0];
+      if (next) selectBudget(next.id);
+      else forgetBudget();
+      fillBudgetPicker();
+      state.budgetNotice = text;
+      renderBudgetStatus();
+      announce(text);
+      $("budget").focus();
+    });
   },
 };
 
@@ -731,6 +778,7 @@ async function refreshBudgets() {
   const added = next.filter((b) => !known.has(b.id));
   state.budgets = next;
   fillBudgetPicker();
+  renderBudgetStatus();
   renderSnapshots();
   if (known.size && added.length) announce(`New ${added.length === 1 ? "budget" : "budgets"}: ${added.map((b) => b.name).join(", ")}`);
 }
@@ -847,6 +895,9 @@ window.addEventListener("online", () => pollSoon());
 
 function selectBudget(id) {
   state.budgetId = id;
+  state.confirmRemove = null;
+  state.budgetNotice = null;
+  state.errors.delete(REMOVE_KEY);
   listGeneration += 1;
   try {
     localStorage.setItem(BUDGET_KEY, id);
@@ -870,6 +921,21 @@ function selectBudget(id) {
   state.opsPolledAt = 0;
   suggestionsDirty = true;
   snapshotsDirty = true;
+  writeHash();
+  renderAll();
+  pollSoon();
+}
+
+/** The last budget was removed: the page waits for one to appear, as when none was configured. */
+function forgetBudget() {
+  state.budgetId = null;
+  state.confirmRemove = null;
+  state.jobs = [];
+  state.details.clear();
+  state.selectedJobId = null;
+  state.suggestions = [];
+  state.snapshots = [];
+  review.setBudget(null);
   writeHash();
   renderAll();
   pollSoon();
@@ -918,9 +984,7 @@ async function loadMore() {
 function fillBudgetPicker() {
   const picker = $("budget");
   const listed = state.budgets.some((b) => b.id === state.budgetId);
-  const options = state.budgets.map((b) =>
-    h("option", { value: b.id, selected: b.id === state.budgetId || null }, b.connector ? `${b.name} (${b.connector})` : b.name),
-  );
+  const options = state.budgets.map((b) => h("option", { value: b.id, selected: b.id === state.budgetId || null }, budgetOptionText(b)));
   if (state.budgetId && !listed) options.push(h("option", { value: state.budgetId, selected: true }, `${state.budgetId} (no longer listed)`));
   picker.replaceChildren(...options);
   picker.disabled = !options.length;

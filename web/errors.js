@@ -23,6 +23,7 @@ function reason(err) {
   const said = err.message && !/^\d{3} /.test(err.message) ? ensureStop(err.message) : "";
   if (err.status === 503) return `${said || "A service it needs is unavailable."} Try again in a moment.`.trim();
   if (err.status >= 500) return "The server had a problem; try again. If it keeps happening, its log has the details.";
+  if (err.status === 409 && err.code === "budget_busy") return said; // it says what to do: nothing changed meanwhile
   if (err.status === 409) return `${said} It changed meanwhile, perhaps in another tab; the page now shows it as it is.`.trim();
   if (err.status === 404) return "It no longer exists; the page now shows what is there.";
   if (err.status === 413) return "The request was too large; choose fewer items and try again.";

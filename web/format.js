@@ -143,9 +143,19 @@ export function retryText(job, now = Date.now()) {
   return `Retrying at ${clockTime(job.nextAttemptAt, now)} (attempt ${next}${of})`;
 }
 
-/** Who made a job: the user, or the periodic schedule. */
-export function triggerText(trigger) {
-  if (trigger === "scheduled") return "Made by the schedule";
+/** The schedule that runs every `minutes`: "the hourly schedule", "the schedule that runs every 30 min". */
+export function scheduleText(minutes) {
+  const m = Number(minutes) || 0;
+  const named = { 60: "hourly", 1440: "daily", 10080: "weekly" }[m];
+  if (named) return `the ${named} schedule`;
+  if (m <= 0) return "the schedule";
+  const every = m % 1440 === 0 ? plural(m / 1440, "day") : m % 60 === 0 ? plural(m / 60, "hour") : `${formatCount(m)} min`;
+  return `the schedule that runs every ${every}`;
+}
+
+/** Who made a job: the user, or the periodic schedule of `intervalMinutes` (the job's metadata). */
+export function triggerText(trigger, intervalMinutes) {
+  if (trigger === "scheduled") return `Made by ${scheduleText(intervalMinutes)}`;
   if (trigger === "user") return "Started by you";
   return humanize(trigger || "unknown");
 }

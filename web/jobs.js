@@ -75,7 +75,7 @@ export function jobListItems(state, actions) {
           { class: "job-row-meta" },
           h("span", null, "Created ", timeEl(job.createdAt)),
           timing(job),
-          h("span", { "data-testid": "job-row-trigger" }, triggerText(job.trigger)),
+          h("span", { "data-testid": "job-row-trigger" }, triggerText(job.trigger, job.metadata?.intervalMinutes)),
         ),
       ),
     );
@@ -279,7 +279,7 @@ export function jobDetailView(state, actions) {
       metaRow(waitsForRetry(job) ? "Last attempt started" : "Started", timeEl(job.startedAt)),
       metaRow("Completed", timeEl(job.completedAt)),
       job.status === "queued" ? null : metaRow(running ? "Running for" : "Duration", durationEl(job)),
-      metaRow("Trigger", triggerText(job.trigger)),
+      metaRow("Trigger", triggerText(job.trigger, meta.intervalMinutes)),
       extras.length ? metaRow("Details", extras.join(" · ")) : null,
       waitsForRetry(job)
         ? metaRow("Next attempt", h("span", { "data-testid": "job-retry" }, retryText(job), " · ", timeEl(job.nextAttemptAt)))

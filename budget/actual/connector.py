@@ -8,8 +8,9 @@ How the working copy is kept up to date (actualpy 0.22 gotchas):
   resumes the copy and syncs the messages newer than the clock stored in the copy's database.
   A long-lived `Actual` would miss other clients' changes after `commit()`: commit advances the
   in-memory clock past them. The stored clock only moves when messages are received.
-- `set_categories` writes Actual sync messages of its own (adapter.py explains why not actualpy's
-  ORM): it sends them first and changes the working copy only after the server accepted them; if
+- `set_categories` and `revert_categories` (an undo) write Actual sync messages of their own
+  (adapter.py explains why not actualpy's ORM), both through `_write_checked`: they send first, read
+  back what others sent meanwhile, and change the working copy only after the server accepted; if
   that local write then fails, the next pull brings our own messages back from the server.
 - An encrypted file's password is proven against the server's key test before any pull or send.
 - A reset sync id (the server's groupId differs from the copy's) is NOT recovered silently:
@@ -32,14 +33,14 @@ import sqlite3
 import uuid
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from budget import actual_review
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
 from budget.actual.copy_index import CATEGORY, CopyIndex, file_state, read_rows
-from budget.actual.rules import ELIGIBLE_SQL, ELIGIBLE_UNORDERED_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, \
-    target_category, why_not
+from budget.actual.rules import ELIGIBLE_SQL, ELIGIBLE_UNORDERED_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, Checked, \
+    Writes, apply_writes, revert_writes
 from budget.actual.session import ActualSession
 from budget.connector import (
     Account,
@@ -119,13 +120,15 @@ class ActualConnector:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _require_working_copy(self) -> None:
         if not self.has_working_copy():
             raise ConnectorError(
                 f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
             )
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
-        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        self._require_working_copy()
+        return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
 
     def _fingerprints(self) -> dict[str, int]:
         """{transaction id: digest of its eligible row}: from the copy's index when it is current, else read."""
@@ -355,8 +358,31 @@ class ActualConnector:
             index.write(state, None, uncategorized, total=len(out))
         return out
 
+    @contextlib.contextmanager
+    def _pulled(self) -> Iterator[tuple["Actual", object, Optional[bytes]]]:
+        """Lock the working copy and pull into it; yield (the client, the remote file, the verified key)."""
+        with self._locked():
+            self._require_working_copy()
+            with self._client(self.data_dir) as actual:
+                remote = self._remote_file(actual)
+                if remote.group_id != self._local_group_id():
+                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
+                yield actual, remote, self._download(actual, self.data_dir, remote)
+
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
-        """Pull, re-check each transaction, send; a concurrent edit by another client is never overwritten.
+        """Pull, re-check each transaction, send; a concurrent edit by another client is never overwritten."""
+        if not assignments:
+            return ApplyResult()
+        return self._write_checked("save the categories", lambda conn: apply_writes(conn, assignments, progress))
+
+    def revert_categories(self, reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
+        """Undo an apply as it was written: pull, re-check, send; a concurrent edit by another client is kept."""
+        if not reverts:
+            return ApplyResult()
+        return self._write_checked("restore the categories", lambda conn: revert_writes(conn, reverts, progress))
+
+    def _write_checked(self, action: str, check: Callable[[sqlite3.Connection], Checked]) -> ApplyResult:
+        """Pull, decide each row on the fresh copy with `check`, send what it decided; never overwrite a person.
 
         Sent as sync messages (adapter.py) stamped as made right after the pulled state, so an edit a
         person makes meanwhile is newer and wins in every client whichever arrives first. The server's
@@ -365,56 +391,26 @@ class ActualConnector:
         win (an older edit that arrived late), gets their value back. The working copy is changed only
         after the server accepted.
         """
-        if not assignments:
-            return ApplyResult()
-        with self._locked():
-            if not self.has_working_copy():
-                raise ConnectorError(
-                    f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
-                )
-            with self._client(self.data_dir) as actual:
-                remote = self._remote_file(actual)
-                if remote.group_id != self._local_group_id():
-                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
-                key = self._download(actual, self.data_dir, remote)
-                applied, skipped, writes = self._check(assignments, progress)
-                if writes:
-                    with self.session.errors.translate("save the categories", self.file_id):
-                        changed = self._send(actual, remote, key, writes)
-                    for tx_id in changed:
-                        skipped[tx_id] = SKIP_CHANGED
-                    applied += [tx_id for tx_id in writes if tx_id not in changed]
-            log.info("budget %s: applied %d categories, skipped %d", self.file_id, len(applied), len(skipped))
-            return ApplyResult(applied=applied, skipped=skipped)
+        with self._pulled() as (actual, remote, key):
+            with contextlib.closing(self._connect()) as conn:
+                done, skipped, writes = check(conn)
+            changed: set[str] = set()
+            if writes:
+                with self.session.errors.translate(action, self.file_id):
+                    changed = self._send(actual, remote, key, writes)
+            skipped.update(dict.fromkeys(changed, SKIP_CHANGED))
+            result = ApplyResult(applied=done + [tx for tx in writes if tx not in changed], skipped=skipped)
+        log.info("budget %s: %s: %d done, %d skipped", self.file_id, action, len(result.applied), len(result.skipped))
+        return result
 
-    def _check(self, assignments: dict[str, str], progress: Progress) -> tuple[list[str], dict[str, str], dict]:
-        """(already applied, skipped with why, writes: tx id -> (category id, its category before))."""
-        applied: list[str] = []
-        skipped: dict[str, str] = {}
-        writes: dict[str, tuple[str, Optional[str]]] = {}
-        total = len(assignments)
-        with contextlib.closing(self._connect()) as conn:
-            for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
-                target, why_category = target_category(conn, cat_id)
-                why = why_not(conn, tx_id, target or cat_id)
-                if why == "":
-                    applied.append(tx_id)  # already has this category (e.g. a retried apply)
-                elif why or why_category:
-                    skipped[tx_id] = why or why_category
-                else:
-                    before = conn.execute("SELECT category FROM transactions WHERE id = ?", (tx_id,)).fetchone()[0]
-                    writes[tx_id] = (target, before)
-                if done % 100 == 0 or done == total:
-                    progress(done, total)
-        return applied, skipped, writes
-
-    def _send(self, actual: "Actual", remote, key: Optional[bytes], writes: dict) -> set[str]:
+    def _send(self, actual: "Actual", remote, key: Optional[bytes], writes: Writes) -> set[str]:
         """Send the writes, put back what another client changed meanwhile; the ids changed by them."""
         clock = adapter.stored_clock(actual)
         since, client = str(clock), adapter.new_client(clock)
-        messages = {tx: adapter.message("transactions", tx, "category", cat) for tx, (cat, _) in writes.items()}
-        ours, others = adapter.send(actual, remote, key, since, client, list(messages.values()))
-        sent_at = {c.row: c.timestamp for c in ours}
+        messages = [adapter.message("transactions", tx, column, value)
+                    for tx, columns in writes.items() for column, (value, _) in columns.items()]
+        ours, others = adapter.send(actual, remote, key, since, client, messages)
+        sent_at = {(c.row, c.column): c.timestamp for c in ours}
         others += adapter.send(actual, remote, key, since, client, [])[1]  # read back: what arrived meanwhile
         changed: set[str] = set()
         for _ in range(3):  # their newest value wins; a restore can cross yet another edit, look again
@@ -424,60 +420,42 @@ class ActualConnector:
             restores = []
             for tx_id in {c.row for c in theirs}:
                 changed.add(tx_id)
-                categories = sorted((c.timestamp, c.value) for c in theirs if c.row == tx_id and c.column == "category")
-                if categories and categories[-1][0] > sent_at[tx_id]:
-                    continue  # their category is newer than ours: it already wins everywhere
-                value = categories[-1][1] if categories else writes[tx_id][1]
-                restores.append(adapter.message("transactions", tx_id, "category", value))
-            log.warning("budget %s: %d transactions were changed by someone else during the apply; theirs kept",
+                for column, (_, before) in writes[tx_id].items():
+                    values = sorted((c.timestamp, c.value) for c in theirs if c.row == tx_id and c.column == column)
+                    if values and values[-1][0] > sent_at[(tx_id, column)]:
+                        continue  # their value is newer than ours: it already wins everywhere
+                    restores.append(adapter.message("transactions", tx_id, column, values[-1][1] if values else before))
+            log.warning("budget %s: %d transactions were changed by someone else meanwhile; theirs kept",
                         self.file_id, len(changed))
             others = adapter.send(actual, remote, key, since, client, restores)[1] if restores else []
-        adapter.apply_locally(actual, [m for tx, m in messages.items() if tx not in changed])
+        adapter.apply_locally(actual, [m for m in messages if m.row not in changed])
         return changed
 
-    # -- review: rules, note tags, undo (budget/actual_review.py) ------------------------------
+    # -- review: rules and note tags (budget/actual_review.py) ---------------------------------
     @contextlib.contextmanager
     def _session_write(self, action: str) -> Iterator[object]:
-        """Lock, pull, yield the actualpy session; what it changed is sent as sync messages, then written locally.
+        """Pull, yield the actualpy session; what it changed is sent as sync messages, then written locally.
 
         actualpy's ORM only turns the changes into messages (flush); they go to the server first
         (adapter.send) and into the working copy only once the server accepted them.
         """
-        with self._locked():
-            if not self.has_working_copy():
-                raise ConnectorError(
-                    f"There is no local copy of budget {self.file_id} yet; run a sync first.", code="no_working_copy"
-                )
-            with self._client(self.data_dir) as actual:
-                remote = self._remote_file(actual)
-                if remote.group_id != self._local_group_id():
-                    raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
-                key = self._download(actual, self.data_dir, remote)
-                s = actual.session
-                with self.session.errors.translate(action, self.file_id):
-                    yield s
-                    s.flush()
-                    messages = list(s.info.get("messages") or [])
-                    s.rollback()
-                    if messages:
-                        clock = adapter.stored_clock(actual)
-                        adapter.send(actual, remote, key, str(clock), adapter.new_client(clock), messages)
-                        adapter.apply_locally(actual, messages)
+        with self._pulled() as (actual, remote, key):
+            s = actual.session
+            with self.session.errors.translate(action, self.file_id):
+                yield s
+                s.flush()
+                messages = list(s.info.get("messages") or [])
+                s.rollback()
+                if messages:
+                    clock = adapter.stored_clock(actual)
+                    adapter.send(actual, remote, key, str(clock), adapter.new_client(clock), messages)
+                    adapter.apply_locally(actual, messages)
 
     def tag_notes(self, transaction_ids: list[str], tag: str) -> list[str]:
         if not tag or not transaction_ids:
             return []
         with self._session_write("tag the notes") as s:
             return actual_review.tag_notes(s, transaction_ids, tag)
-
-    def revert_categories(self, reverts: dict[str, Revert], progress: Progress) -> ApplyResult:
-        if not reverts:
-            return ApplyResult()
-        with self._session_write("restore the categories") as s:
-            outcome = actual_review.revert_categories(s, reverts, progress)
-        log.info("budget %s: restored %d categories, left %d alone", self.file_id, len(outcome.applied),
-                 len(outcome.skipped))
-        return outcome
 
     def create_rules(self, specs: list[RuleSpec]) -> list[RuleOutcome]:
         if not specs:

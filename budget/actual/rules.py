@@ -1,10 +1,18 @@
 """What Actual means by "uncategorized", on the working copy's tables: the transactions suggestions
-learn from and are made for, and the re-check of each one (and of its category) before apply writes.
+learn from and are made for, and the re-check of each one (and of its category) before an apply or
+an undo writes.
 """
 from __future__ import annotations
 
 import sqlite3
 from typing import Optional
+
+from budget.connector import Progress, Revert
+
+# What a check decided to write: transaction id -> column -> (our value, the value it has now).
+Writes = dict[str, dict[str, tuple[Optional[str], Optional[str]]]]
+# (done already, skipped with why, writes)
+Checked = tuple[list[str], dict[str, str], Writes]
 
 # What Actual lists as "uncategorized", and the categorized history beside it: transactions of
 # on-budget accounts, not split parents, and either no transfer or a transfer to an off-budget account
@@ -71,6 +79,8 @@ SKIP_OFF_BUDGET = "the account is off budget"
 SKIP_NO_CATEGORY = "the category no longer exists"
 SKIP_HIDDEN_CATEGORY = "the category is hidden"
 SKIP_CHANGED = "changed by someone else"
+SKIP_CHANGED_SINCE = "changed since the apply"
+SKIP_DELETED_SINCE = "deleted since the apply"
 
 
 def target_category(conn: sqlite3.Connection, category_id: Optional[str]) -> tuple[Optional[str], Optional[str]]:
@@ -101,3 +111,61 @@ def why_not(conn: sqlite3.Connection, tx_id: str, category_id: str) -> Optional[
     if is_parent or on_budget_transfer:
         return SKIP_SPLIT_OR_TRANSFER
     return None
+
+
+def apply_writes(conn: sqlite3.Connection, assignments: dict[str, str], progress: Progress) -> Checked:
+    """(applied already, skipped with why, writes): a category goes only onto a transaction still uncategorized."""
+    applied: list[str] = []
+    skipped: dict[str, str] = {}
+    writes: Writes = {}
+    total = len(assignments)
+    for done, (tx_id, cat_id) in enumerate(assignments.items(), start=1):
+        target, why_category = target_category(conn, cat_id)
+        why = why_not(conn, tx_id, target or cat_id)
+        if why == "":
+            applied.append(tx_id)  # already has this category (e.g. a retried apply)
+        elif why or why_category:
+            skipped[tx_id] = why or why_category
+        else:
+            before = conn.execute("SELECT category FROM transactions WHERE id = ?", (tx_id,)).fetchone()[0]
+            writes[tx_id] = {"category": (target, before)}
+        if done % 100 == 0 or done == total:
+            progress(done, total)
+    return applied, skipped, writes
+
+
+def untag(notes: Optional[str], tag: str) -> Optional[str]:
+    """`notes` without the apply's tag (what they were before it was appended)."""
+    if not tag or not notes or tag not in notes.split():
+        return notes
+    if notes == tag:
+        return None
+    if notes.endswith(" " + tag):
+        return notes[: -len(tag) - 1]
+    return " ".join(w for w in notes.split(" ") if w != tag)
+
+
+def revert_writes(conn: sqlite3.Connection, reverts: dict[str, Revert], progress: Progress) -> Checked:
+    """(restored already, left alone with why, writes): a category goes back only while it is the applied one."""
+    restored: list[str] = []
+    skipped: dict[str, str] = {}
+    writes: Writes = {}
+    total = len(reverts)
+    progress(0, total)
+    for done, (tx_id, r) in enumerate(reverts.items(), start=1):
+        row = conn.execute("SELECT COALESCE(tombstone, 0), category, notes FROM transactions WHERE id = ?",
+                           (tx_id,)).fetchone()
+        if row is None or row[0]:
+            skipped[tx_id] = SKIP_DELETED_SINCE
+        elif row[1] == r.expected:
+            writes[tx_id] = {"category": (r.restore, r.expected)}
+            notes = untag(row[2], r.note_tag)
+            if notes != row[2]:
+                writes[tx_id]["notes"] = (notes, row[2])
+        elif row[1] == r.restore and r.note_tag not in (row[2] or "").split():
+            restored.append(tx_id)  # restored already (a retried undo)
+        else:
+            skipped[tx_id] = SKIP_CHANGED_SINCE
+        if done % 100 == 0 or done == total:
+            progress(done, total)
+    return restored, skipped, writes

@@ -1,7 +1,9 @@
 """Where the integration suite keeps its data: SQLite (default) or PostgreSQL + Redis (scale-out run).
 
 `BA_TEST_BACKEND=scaleout` switches every Stack to a fresh PostgreSQL database and its own Huey
-queue name in a Redis db number of its own; both are cleaned before and after the run.
+queue name in a Redis db number of its own; both are cleaned before and after the run. Under
+pytest-xdist each worker (gw0, gw1, ...) has its own database prefix and Redis db, so one worker's
+cleaning never touches another's.
 """
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ PG_USER = os.environ.get("BA_TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("BA_TEST_PG_DB", "test")
 REDIS_HOST = os.environ.get("BA_TEST_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("BA_TEST_REDIS_PORT", "6379"))
-REDIS_DB = int(os.environ.get("BA_TEST_REDIS_DB", "7"))
-DB_PREFIX = "ba_test_"
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest-xdist
+_WORKER_INDEX = int(_XDIST_WORKER[2:]) if _XDIST_WORKER.startswith("gw") else 0
+REDIS_DB = int(os.environ.get("BA_TEST_REDIS_DB", "7")) + _WORKER_INDEX
+DB_PREFIX = f"ba_test_{_XDIST_WORKER}_" if _XDIST_WORKER else "ba_test_"
 
 
 def scaleout_requested() -> bool:

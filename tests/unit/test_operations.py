@@ -197,6 +197,14 @@ def test_the_scheduled_sync_waits_an_interval_after_any_successful_sync(services
     assert ScheduledSync(services.jobs, 60, clock=an_hour_later).enqueue_due() == []  # once, while it is queued
 
 
+def test_a_scheduled_job_keeps_the_interval_that_made_it(client, services):
+    from jobs.scheduling import ScheduledSync
+
+    (job_id,) = ScheduledSync(services.jobs, 30).enqueue_due()
+    job = client.simulate_get(f"/api/jobs/{job_id}").json["job"]
+    assert (job["trigger"], job["metadata"]) == ("scheduled", {"intervalMinutes": 30})  # the page says "every 30 min"
+
+
 def test_a_budget_that_never_synced_is_due_at_once(services):
     from jobs.scheduling import ScheduledSync
 

@@ -48,6 +48,27 @@ def test_a_refiled_payee_follows_its_latest_category():
     assert found["n1"].rationale.startswith("The last 2 'NETFLIX.COM' transactions were filed as Subscriptions")
 
 
+def test_two_purchases_on_one_day_under_an_exception_are_not_a_refiling():
+    from suggestions.vote import build_votes
+
+    history = [tx("SOUTHWEST", "Taxi", dt.date(2024, m, 3)) for m in range(1, 7)]
+    history += [tx("SOUTHWEST", "Entertainment", dt.date(2024, 7, 11)) for _ in range(2)]  # one trip
+    vote = build_votes(history, set(ID.values()))["southwest"]
+    assert vote.category_id == ID["Taxi"] and vote.refiled_from is None
+    history.append(tx("SOUTHWEST", "Entertainment", dt.date(2024, 8, 11)))  # a second day: now re-filed
+    vote = build_votes(history, set(ID.values()))["southwest"]
+    assert vote.category_id == ID["Entertainment"] and vote.refiled_from == ID["Taxi"]
+
+
+def test_a_new_category_for_a_payee_whose_categories_already_varied_is_not_a_refiling():
+    from suggestions.vote import build_votes
+
+    history = [tx("AMAZON", "Groceries" if m % 2 else "Household", dt.date(2024, m, 3)) for m in range(1, 11)]
+    history += [tx("AMAZON", "Entertainment", dt.date(2024, 12, d)) for d in (5, 12)]  # presents
+    vote = build_votes(history, set(ID.values()))["amazon"]
+    assert vote.refiled_from is None and vote.category_id in {ID["Groceries"], ID["Household"]}
+
+
 def test_the_vote_rationale_counts_and_dates():
     history = background()
     history += [tx("Target", "Groceries", d, -3000) for d in days(dt.date(2024, 1, 7), 37)]
@@ -144,3 +165,13 @@ def test_the_model_is_cached_per_budget_and_a_corrupt_cache_is_retrained(tmp_pat
 def test_invalid_min_confidence():
     with pytest.raises(ValueError):
         SuggestionEngine(min_confidence=1.5)
+
+
+def test_without_a_look_alike_the_payee_classifiers_reason_names_spellings_not_amounts():
+    from suggestions import model as m
+    from suggestions.rationale import model_reason
+    from suggestions.features import row_of
+
+    p = m.Prediction(ID["Fuel"], 0.4, "model", None, row_of(tx("QX ZZ")), "payee")
+    assert model_reason(p, {}, {c.id: c.name for c in CATS}) == (
+        "No earlier payee looks much like this one; the closest spellings were most often Fuel")
