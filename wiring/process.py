@@ -123,11 +123,15 @@ class Process:
 
 
 def warm_up(config: Config) -> None:
-    """Import actualpy and log in to the configured Actual server now, at process start (see
-    budget.actual.session.warm_up): the worker's startup hook and gunicorn's master before it forks."""
+    """In the worker's startup hook: import actualpy and log in to the configured Actual server (see
+    budget.actual.session.warm_up), and import scikit-learn, which the suggestion engine imports on first use
+    (the CLI and the web never train), so the first job pays neither (together 1-3 s)."""
     from budget.actual.session import warm_up as warm_up_actual
 
     warm_up_actual(config.actual_server_url, config.actual_password)
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import sklearn.svm  # noqa: F401
 
 
 def worker_logging(config: Config) -> None:
