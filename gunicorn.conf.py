@@ -50,7 +50,14 @@ def on_starting(server) -> None:  # noqa: ANN001
 
 
 def when_ready(server) -> None:  # noqa: ANN001
-    """Give every connection accepted from now on a kernel receive and send timeout."""
+    """Give every connection accepted from now on a kernel receive and send timeout; import actualpy and log in
+    to the configured Actual server once, here in the master before it forks: every worker inherits both, so no
+    request pays them (about a second per worker) and a wrong password is tried once for the whole web process."""
+    from budget.actual.session import warm_up
+    from core.config import Config
+
+    config = Config.from_env()
+    warm_up(config.actual_server_url, config.actual_password)  # never raises
     for listener in server.LISTENERS:
         listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(REQUEST_READ_TIMEOUT_SECONDS))
         listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(RESPONSE_WRITE_TIMEOUT_SECONDS))

@@ -13,7 +13,7 @@ from huey.api import Huey, TaskWrapper
 
 import periodic.schedule
 from core.logs import job_context
-from wiring.process import Worker, config, huey, process
+from wiring.process import Worker, config, huey, process, warm_up
 
 log = logging.getLogger("tasks")
 
@@ -56,6 +56,7 @@ def register(huey: Huey, worker: Worker) -> WorkerTasks:
             if not worker.presence().start():
                 return  # huey runs this hook in every worker thread; the process is ready once
             counts = worker.reconciler().run()
+        warm_up(worker.config)  # actualpy imported and Actual logged in now, not by the first job
         log.info("worker ready on %s: reconciled %s", worker.config.host_name, counts)
 
     @huey.on_shutdown()

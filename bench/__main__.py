@@ -26,7 +26,7 @@ from bench.figures import FULL, QUICK, Figure
 
 KEYS = ["idle_start_p95_ms", "idle_worker_cpu_pct", "throughput_ratio", "commits_per_job", "http_create_ratio",
         "poll_p99_ratio", "poll_304_p99_ratio", "suggest_10k_s", "purge_1m_s", "purge_added_p99_ms",
-        "metrics_scrape_1m_ms", "suggest_100k_s", "suggest_100k_rss_mib", *figures.PEER_KEYS]
+        "metrics_scrape_1m_ms", "suggest_100k_s", "suggest_100k_rss_mib", *figures.PEER_KEYS, *figures.E2E_KEYS]
 GROUPS = {  # name -> (function, keys it produces)
     "idle": (figures.idle, ["idle_start_p95_ms", "idle_worker_cpu_pct"]),
     "throughput": (figures.throughput, ["throughput_ratio"]),
@@ -36,6 +36,7 @@ GROUPS = {  # name -> (function, keys it produces)
     "peers": (figures.scaleout_and_peers, list(figures.PEER_KEYS)),
     "polls": (figures.polls_and_purge, ["poll_p99_ratio", "poll_304_p99_ratio", "purge_1m_s", "purge_added_p99_ms",
                                          "metrics_scrape_1m_ms"]),
+    "e2e": (figures.e2e, list(figures.E2E_KEYS)),
 }
 
 

@@ -46,13 +46,18 @@ class Sizes:
     suggest: tuple[int, int] = (10_000, 100_000)
     peer_jobs: int = 5000  # ours on PostgreSQL + Redis and each peer, interleaved rounds
     peer_rounds: int = 3
+    e2e_transactions: int = 100_000  # the Actual budget of the e2e figures (cached per size and server version)
+    e2e_warm_runs: int = 3
+    e2e_floor_runs: int = 3
+    e2e_idle_seconds: float = 5.0
 
 
 FULL = Sizes()
 QUICK = Sizes(idle_jobs=8, idle_gap=(0.3, 0.8), idle_cpu_seconds=5.0, throughput_jobs=300, throughput_anchor_runs=1,
               commit_jobs=2, http_seconds=2.0, http_rounds=1, http_budgets=5_000, seed_old_jobs=20_000,
               seed_budgets=100, seed_recent_per_budget=20, poll_seconds=1.0, poll_rounds=2,
-              purge_before_seconds=2.0, suggest=(1000, 10_000), peer_jobs=300, peer_rounds=1)
+              purge_before_seconds=2.0, suggest=(1000, 10_000), peer_jobs=300, peer_rounds=1,
+              e2e_transactions=5_000, e2e_warm_runs=3, e2e_floor_runs=1, e2e_idle_seconds=2.0)
 
 
 @dataclass
@@ -706,3 +711,131 @@ def scaleout_and_peers(tmp: Path, sizes: Sizes) -> list[Figure]:
             f.ours = f.value = best["per_s"]
             f.detail.update(median=best, rounds_per_s=[round(x["per_s"], 1) for x in runs[name]])
     return list(figs.values())
+
+
+# ------------------------------------------------------------------ e2e on the real Actual server
+E2E_KEYS = ("e2e_100k_cold_s", "e2e_100k_warm_s", "e2e_100k_rss_mib", "poll_p99_during_e2e_ms")
+
+
+def _peak_rss_mib(pid: int) -> float:
+    """VmHWM (peak resident set) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def _e2e_job(base: str, d: Path, worker: procs.Proc, budget_id: str, timeout: float = 600) -> dict:
+    """POST a sync_and_suggest, wait for its end; its seconds (created -> completed), worker CPU and step results."""
+    cpu0, t0 = procs.cpu_seconds(worker.pid), time.perf_counter()
+    job_id = _post(base, "/api/jobs/sync-and-suggest", {"budgetId": budget_id})["job"]["id"]
+    conn = _db(d)
+    try:
+        def finished() -> Optional[tuple]:
+            worker_dead(worker)
+            row = conn.execute("select status, created_at, completed_at, failure_reason from job where id = ?",
+                               (job_id,)).fetchone()
+            return row if row and row[0] in ("succeeded", "failed", "canceled") else None
+
+        status, created, completed, reason = procs.wait_until(finished, timeout, 0.02, "the e2e job to finish")
+        wall = time.perf_counter() - t0
+        if status != "succeeded":
+            raise RuntimeError(f"sync_and_suggest {status}: {reason}\n{worker.tail()}")
+        results = {step: json.loads(r) if r else None for step, r in conn.execute(
+            "select step_type, result from job_step where job_id = ? order by position", (job_id,))}
+    finally:
+        conn.close()
+    return {"job_id": job_id, "seconds": round(_ts(completed) - _ts(created), 3), "client_wall_s": round(wall, 3),
+            "worker_cpu_s": round(procs.cpu_seconds(worker.pid) - cpu0, 3), "steps": results}
+
+
+def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
+    """e2e_100k_*: sync_and_suggest on a real Actual server holding a budget of n transactions, cold then warm."""
+    from bench import actual_budget
+    from testkit.actual_server import install_actual_server, server_version, start_actual_server
+
+    n = sizes.e2e_transactions
+    label = f"{n // 1000}k"
+    cold = Figure("e2e_100k_cold_s", f"first sync_and_suggest of a {label}-transaction Actual budget vs the floor"
+                  " (actualpy alone downloading it and reading every transaction)", "s", None)
+    warm = Figure("e2e_100k_warm_s", f"sync_and_suggest again with nothing new on the server ({label}, median of"
+                  f" {sizes.e2e_warm_runs})", "s", ("<=", 1.0))
+    rss = Figure("e2e_100k_rss_mib", "worker peak RSS over the cold and warm runs", "MiB", ("<=", 300.0))
+    poll = Figure("poll_p99_during_e2e_ms", "p99 of job list + detail polls (one every 20 ms) during the cold run,"
+                  " target 2 x the same polls idle", "ms", None)
+    figs = [cold, warm, rss, poll]
+    cache = install_actual_server()
+    version = server_version(cache)
+    d = tmp / "e2e"
+    password = "bench-" + os.urandom(6).hex()
+    server = start_actual_server(tmp / "e2e-actual", password, cache_dir=cache)
+    started: list[procs.Proc] = []
+    try:
+        t = time.perf_counter()
+        folder = actual_budget.cached_budget(n, server.url, server.token, version)
+        build_s = time.perf_counter() - t
+        file_id = actual_budget.upload(server.url, server.token, folder, tmp / "e2e-upload")
+        floor_runs = []
+        for i in range(sizes.e2e_floor_runs):
+            out = procs.run_probe(d, "bench.probe_actual_floor", server.url, server.token, file_id,
+                                  tmp / f"e2e-floor-{i}")
+            floor_runs.append(json.loads(out.strip().splitlines()[-1]))
+        floor = sorted(floor_runs, key=lambda r: r["seconds"])[len(floor_runs) // 2]
+        env = procs.base_env(d, ACTUAL_SERVER_URL=server.url, ACTUAL_PASSWORD=password)
+        procs.migrate(d, env=env)
+        web, base = procs.start_web("web-e2e", d, env=env)
+        started.append(web)
+        worker = procs.start_worker("worker-e2e", d, env=env)
+        started.append(worker)
+        procs.wait_log(worker, "worker ready on")
+        noop = _post(base, "/api/jobs/bench-noop", {"budgetId": "demo"})["job"]["id"]
+        targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", "")]
+        lat_dir = tmp / "e2e-lat-idle"
+        lat_dir.mkdir(parents=True, exist_ok=True)
+        client, stop_file, out_file = load.start_latency_until(base, targets + [(f"/api/jobs/{noop}", "")], lat_dir,
+                                                               pace=0.02)
+        time.sleep(sizes.e2e_idle_seconds)
+        stop_file.touch()
+        client.wait(60)
+        idle = json.loads(out_file.read_text())
+        lat_dir = tmp / "e2e-lat-during"
+        lat_dir.mkdir(parents=True, exist_ok=True)
+        client, stop_file, out_file = load.start_latency_until(base, targets, lat_dir, pace=0.02)
+        try:
+            first = _e2e_job(base, d, worker, file_id)
+        finally:
+            stop_file.touch()
+            client.wait(60)
+        during = json.loads(out_file.read_text())
+        rss_cold = _peak_rss_mib(worker.pid)
+        warm_runs = [_e2e_job(base, d, worker, file_id) for _ in range(sizes.e2e_warm_runs)]
+        rss_all = _peak_rss_mib(worker.pid)
+        load_avg = round(os.getloadavg()[0], 2)
+
+        cold.ours, cold.anchor = first["seconds"], floor["seconds"]
+        cold.ratio, cold.value = _ratio(cold.ours, cold.anchor), cold.ours
+        cold.target = ("<=", round(floor["seconds"], 3))
+        cold.detail = {"cold": first, "floor": floor, "floor_runs_s": [round(r["seconds"], 3) for r in floor_runs],
+                       "transactions": n, "uncategorized": actual_budget.targets_of(n), "server": version,
+                       "budget_build_s": round(build_s, 1), "budget_cache": str(folder), "loadavg": load_avg}
+        mid = sorted(warm_runs, key=lambda r: r["seconds"])[len(warm_runs) // 2]
+        warm.ours = warm.value = mid["seconds"]
+        warm.detail = {"median": mid, "runs_s": [r["seconds"] for r in warm_runs],
+                       "worker_cpu_s": [r["worker_cpu_s"] for r in warm_runs], "loadavg": load_avg}
+        rss.ours = rss.value = rss_all
+        rss.detail = {"after_cold_mib": round(rss_cold, 1), "after_warm_mib": round(rss_all, 1)}
+        i99, d99 = _p(idle["latencies_ms"], 99), _p(during["latencies_ms"], 99)
+        poll.ours, poll.anchor, poll.value = d99, i99, d99
+        poll.ratio = _ratio(d99, i99)
+        poll.target = ("<=", round(2 * i99, 2))
+        poll.detail = {"idle": {"n": len(idle["latencies_ms"]), "p50_ms": round(_p(idle["latencies_ms"], 50), 2),
+                                "p99_ms": round(i99, 2), "errors": idle["other"]},
+                       "during": {"n": len(during["latencies_ms"]), "p50_ms": round(_p(during["latencies_ms"], 50), 2),
+                                  "p99_ms": round(d99, 2), "max_ms": round(max(during["latencies_ms"]), 1),
+                                  "errors": during["other"]},
+                       "client": "python, sequential, one connection, 20 ms between requests"}
+    finally:
+        for p in started:
+            p.stop()
+        server.stop()
+    return figs

@@ -130,7 +130,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 # ---------------------------------------------------------------- the Python client (second process)
-def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable") -> tuple[list[float], dict]:
+def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable",
+                 pace: float = 0.0) -> tuple[list[float], dict]:
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     rng = random.Random(1)
@@ -152,6 +153,8 @@ def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable") ->
             status = 0
         latencies.append((time.perf_counter() - t) * 1000)
         counts["s200" if status == 200 else "s304" if status == 304 else "other"] += 1
+        if pace:
+            time.sleep(pace)
     return latencies, counts
 
 
@@ -163,13 +166,17 @@ def _read_targets(path: str) -> list[tuple[str, str]]:
     return rows
 
 
-def start_latency_until(base: str, targets: list[tuple[str, str]], workdir: Path) -> tuple[subprocess.Popen, Path, Path]:
-    """Start the Python latency client until a stop file appears; returns (process, stop file, output file)."""
+def start_latency_until(base: str, targets: list[tuple[str, str]], workdir: Path,
+                        pace: float = 0.0) -> tuple[subprocess.Popen, Path, Path]:
+    """Start the Python latency client until a stop file appears; returns (process, stop file, output file).
+
+    `pace`: seconds between requests (0: back to back; a page polling its jobs waits between requests).
+    """
     target_file, stop_file, out_file = workdir / "targets.tsv", workdir / "stop", workdir / "latencies.json"
     target_file.write_text("".join(f"{p}\t{e}\n" for p, e in targets))
     stop_file.unlink(missing_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "bench.load", "latency-until", str(target_file), str(stop_file),
-                             base, str(out_file)], cwd=HERE.parent)
+                             base, str(out_file), str(pace)], cwd=HERE.parent)
     return proc, stop_file, out_file
 
 
@@ -218,15 +225,16 @@ def main(argv: list[str]) -> None:
         lat, counts = _client_loop(base, targets, lambda: time.perf_counter() > deadline)
         print(json.dumps({"p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "requests": len(lat),
                           **counts, "tool": "python"}))
-    elif cmd == "latency-until":  # latency-until TARGETS STOPFILE BASE OUT
+    elif cmd == "latency-until":  # latency-until TARGETS STOPFILE BASE OUT [PACE]
         targets, stop_file, base, out = _read_targets(argv[1]), Path(argv[2]), argv[3], Path(argv[4])
+        pace = float(argv[5]) if len(argv) > 5 else 0.0
         checks = [0]
 
         def stop() -> bool:
             checks[0] += 1
             return checks[0] % 20 == 0 and stop_file.exists()
 
-        lat, counts = _client_loop(base, targets, stop)
+        lat, counts = _client_loop(base, targets, stop, pace)
         out.write_text(json.dumps({"latencies_ms": lat, **counts}))
     elif cmd == "post":  # post BASE PATH DURATION INDEX STRIDE BUDGETS PREFIX
         n, e = _post_loop(argv[1], argv[2], float(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]), argv[7])

@@ -131,6 +131,9 @@ class Connector(Protocol):
         meaning). Those without a category are "uncategorized"; the rest are the history suggestions learn from.
         """
 
+    def uncategorized_ids(self) -> list[str]:
+        """Ids of the `transactions()` without a category, without reading every transaction when it can."""
+
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
         """Set categories (transaction id -> category id) at the source; skip what changed there.
 

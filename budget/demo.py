@@ -406,6 +406,11 @@ class DemoConnector:
         rows = self._working().execute("SELECT id, name FROM payees ORDER BY name, id").fetchall()
         return [Payee(*r) for r in rows]
 
+    def uncategorized_ids(self) -> list[str]:
+        self._ready()
+        return [r[0] for r in self._working().execute(
+            "SELECT id FROM transactions WHERE tombstone = 0 AND category_id IS NULL ORDER BY date, id")]
+
     def transactions(self) -> list[Transaction]:
         self._ready()
         rows = self._working().execute(

@@ -111,6 +111,10 @@ class FaultInjectingConnector:
         self._check("transactions")
         return self.inner.transactions()
 
+    def uncategorized_ids(self) -> list:
+        self._check("uncategorized_ids")
+        return self.inner.uncategorized_ids()
+
     def set_categories(self, assignments: dict[str, str], progress: Progress) -> ApplyResult:
         self._check("set_categories", progress)
         return self.inner.set_categories(assignments, progress)

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 from budget.connector import ConnectorError
 from core.clock import Clock, utcnow
 from core.errors import Conflict, InvalidTransition, NotFound, Unavailable, ValidationFailed
-from models.db import write_transaction
+from models.db import get_by_key, write_transaction
 from models.domain import Budget
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class BudgetService:
 
     def resolve(self, budget_id: str, field: str = "budgetId") -> Budget:
         """The budget with this id; an Actual file id seen for the first time is recorded here."""
-        budget = Budget.get_or_none(Budget.id == budget_id)
+        budget = get_by_key(Budget, budget_id)
         if budget is not None:
             return budget
         if self._actual_session is not None:
@@ -92,7 +92,7 @@ class BudgetService:
 
     def get(self, budget_id: str) -> Budget:
         """A budget already recorded here, or NotFound."""
-        budget = Budget.get_or_none(Budget.id == budget_id)
+        budget = get_by_key(Budget, budget_id)
         if budget is None:
             raise NotFound(f"No budget with id {budget_id!r}.")
         return budget

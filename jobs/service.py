@@ -101,11 +101,12 @@ class JobService:
             if existing is not None:
                 return Created(existing, self._read.steps(existing.id), created=False, replayed=True)
         for _ in range(3):
-            job = self._insert(job_type, budget_id, trigger, metadata, parent_job_id, dedup_key, idempotency)
-            if job is not None:
+            inserted = self._insert(job_type, budget_id, trigger, metadata, parent_job_id, dedup_key, idempotency)
+            if inserted is not None:
+                job, steps = inserted
                 log.info("job %s created: %s for budget %s (%s)", job.id, job_type.name, budget_id, trigger)
                 self.queue.enqueue(job.id)
-                return Created(job, self._read.steps(job.id), created=True)
+                return Created(job, steps, created=True)
             twin = self.active_twin(budget_id, job_type.name, dedup_key)
             if twin is not None:
                 return Created(twin, self._read.steps(twin.id), created=False)
@@ -118,22 +119,22 @@ class JobService:
                        code="busy")
 
     def _insert(self, job_type: JobType, budget_id: str, trigger: str, metadata: Optional[dict],
-                parent_job_id: Optional[str], dedup_key: str, idempotency: Optional[tuple[str, str]]) -> Optional[Job]:
-        """Insert the job, its steps and its first event in one transaction; None when a unique index refused."""
+                parent_job_id: Optional[str], dedup_key: str,
+                idempotency: Optional[tuple[str, str]]) -> Optional[tuple[Job, list[JobStep]]]:
+        """Insert the job, its steps and its first event in one transaction; the job and steps as stored, or
+        None when a unique index refused. Hand-written statements (jobs/statements.py): one INSERT ... RETURNING
+        for the job, one for all its steps (no read-back), one for the event."""
         now = self.clock()
         job_id = self.new_id()
         try:
             with write_transaction():
-                job = Job.create(
-                    id=job_id, budget_id=budget_id, type=job_type.name, status="queued",
-                    trigger=trigger, created_at=now, updated_at=now, metadata=metadata or {},
-                    parent_job_id=parent_job_id, attempt=0, max_attempts=job_type.retry.attempts,
-                    enqueued_at=now, dedup_key=dedup_key, active=True,
-                )
-                JobStep.insert_many([
-                    {"job": job_id, "step_type": s, "position": i, "status": "pending"}
-                    for i, s in enumerate(job_type.steps)
-                ]).execute()
+                job_row = execute(sql.INSERT_JOB, sql.job_params({
+                    "id": job_id, "budget_id": budget_id, "type": job_type.name, "status": "queued",
+                    "trigger": trigger, "created_at": now, "updated_at": now, "metadata": metadata or {},
+                    "parent_job_id": parent_job_id, "attempt": 0, "max_attempts": job_type.retry.attempts,
+                    "enqueued_at": now, "dedup_key": dedup_key, "active": True})).fetchone()
+                step_rows = execute(sql.insert_steps_sql(len(job_type.steps)),
+                                    [v for i, s in enumerate(job_type.steps) for v in (job_id, s, i)]).fetchall()
                 by = "the scheduler" if trigger == "scheduled" else "a user"
                 self._event(job_id, None, "queued", f"{job_type.label} queued by {by}", now)
                 if idempotency:
@@ -141,7 +142,8 @@ class JobService:
                                           job_id=job_id, created_at=now)
         except pw.IntegrityError:
             return None
-        return job
+        steps = sorted((sql.step_from_row(r) for r in step_rows), key=lambda step: step.position)
+        return sql.job_from_row(job_row), steps
 
     def active_twin(self, budget_id: str, type_name: str, dedup_key: str = "") -> Optional[Job]:
         """The queued or running job of this type and key for the budget, if any."""

@@ -62,6 +62,28 @@ WAITING_JOB = (f"SELECT id FROM {JOB} WHERE budget_id = ? AND status = 'queued' 
                f"ORDER BY created_at LIMIT 1")
 
 
+# a new job with every column given (defaults filled in here), returned as stored
+INSERT_JOB = (f"INSERT INTO {JOB} ({_JOB_COLUMNS}) VALUES ({', '.join(['?'] * len(JOB_FIELDS))}) "
+              f"RETURNING {_JOB_COLUMNS}")
+
+
+def job_params(values: dict[str, Any]) -> list[Any]:
+    """INSERT_JOB's parameters: `values` by field name, each missing field at its model default."""
+    params = []
+    for f in JOB_FIELDS:
+        value = values[f.name] if f.name in values else (f.default() if callable(f.default) else f.default)
+        params.append(None if value is None else f.db_value(value))
+    return params
+
+
+@lru_cache(maxsize=None)
+def insert_steps_sql(n: int) -> str:
+    """One INSERT of a job's `n` pending steps, returning them as stored."""
+    values = ", ".join(["(?, ?, ?, 'pending', 0)"] * n)
+    return (f"INSERT INTO {STEP} (job_id, step_type, position, status, progress_done) VALUES {values} "
+            f"RETURNING {_STEP_COLUMNS}")
+
+
 @lru_cache(maxsize=None)
 def insert_events_sql(n: int) -> str:
     """One INSERT of `n` events (ids ascend in the order given)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
@@ -108,6 +109,53 @@ def execute(sql: str, params: Sequence[Any] = ()) -> Any:
             translated = _PARAM_SQL[key] = sql.replace("?", param)
         sql = translated
     return database.execute_sql(sql, params)
+
+
+_PLAIN_FIELDS = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+
+
+@lru_cache(maxsize=None)
+def _select_by_key(model: type) -> tuple[str, tuple]:
+    fields = model._meta.sorted_fields
+    sql = (f"SELECT {', '.join(f.column_name for f in fields)} FROM {model._meta.table_name} "
+           f"WHERE {model._meta.primary_key.column_name} = ?")
+    return sql, tuple((f.name, None if type(f) in _PLAIN_FIELDS else f.python_value) for f in fields)
+
+
+def get_by_key(model: type, key: Any) -> Any:
+    """`model.get_or_none(primary key == key)` without peewee building the statement each time (hot paths:
+    the budget of every job request and step). The instance is built as peewee's own cursor would."""
+    sql, convert = _select_by_key(model)
+    row = execute(sql, (key,)).fetchone()
+    if row is None:
+        return None
+    data = {name: python_value(value) if python_value is not None and value is not None else value
+            for (name, python_value), value in zip(convert, row)}
+    obj = model(__no_default__=1, **data)
+    obj._dirty.clear()
+    return obj
+
+
+@lru_cache(maxsize=None)
+def _insert_ignoring_sql(model: type, n: int) -> str:
+    fields = model._meta.sorted_fields
+    row = f"({', '.join(['?'] * len(fields))})"
+    return (f"INSERT INTO {model._meta.table_name} ({', '.join(f.column_name for f in fields)}) "
+            f"VALUES {', '.join([row] * n)} ON CONFLICT DO NOTHING")
+
+
+def insert_ignoring(model: type, rows: Sequence[dict]) -> int:
+    """`model.insert_many(rows).on_conflict_ignore()` as one hand-written statement: every column given, a
+    missing one at its model default, values converted as peewee converts them; the rows inserted."""
+    if not rows:
+        return 0
+    fields = model._meta.sorted_fields
+    params: list[Any] = []
+    for row in rows:
+        for f in fields:
+            value = row[f.name] if f.name in row else (f.default() if callable(f.default) else f.default)
+            params.append(None if value is None else f.db_value(value))
+    return execute(_insert_ignoring_sql(model, len(rows)), params).rowcount
 
 
 class JSONField(peewee.TextField):

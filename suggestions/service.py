@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Mapping, Optional, Union
 from budget.connector import Connector, Progress
 from core.clock import Clock, isoformat, utcnow
 from core.errors import InvalidTransition, NotFound, ValidationFailed
-from models.db import write_transaction
+from models.db import insert_ignoring, write_transaction
 from models.domain import Suggestion
 from suggestions import decisions
 from suggestions.accuracy_report import report
@@ -40,11 +40,16 @@ class SuggestionService:
         Every review decision counts as history at once (suggestions/decisions.py). A payee group's
         retry (`payee_key`) also reconsiders its rejected transactions, never with a rejected category.
         """
-        transactions = connector.transactions()
-        history = decisions.labelled_history(budget_id, transactions)
         skip_statuses = ("pending", "approved", "applied") if payee_key is not None else ("pending", "approved", "applied", "rejected")
         seen = {tx for (tx,) in Suggestion.select(Suggestion.transaction_id)
                 .where(Suggestion.budget_id == budget_id, Suggestion.status.in_(skip_statuses)).tuples()}
+        if payee_key is None and all(tx in seen for tx in connector.uncategorized_ids()):
+            # nothing to propose: neither the history nor the model is needed (a warm sync with nothing new)
+            progress(1, 1)
+            return {"suggested": 0, "skipped": 0, "considered": 0, "heldBack": {},
+                    "minConfidence": self.engine.min_confidence}
+        transactions = connector.transactions()
+        history = decisions.labelled_history(budget_id, transactions)
         targets = [t for t in transactions if not t.category_id and t.id not in seen]
         if payee_key is not None:
             targets = [t for t in targets if normalize_payee(t.payee_name) == payee_key]
@@ -68,7 +73,7 @@ class SuggestionService:
         for i in range(0, len(rows), INSERT_BATCH):
             with write_transaction():
                 # the unique (budget, transaction, open) index makes a re-run after a crash add nothing twice
-                inserted += Suggestion.insert_many(rows[i:i + INSERT_BATCH]).on_conflict_ignore().as_rowcount().execute()
+                inserted += insert_ignoring(Suggestion, rows[i:i + INSERT_BATCH])
         result = {"suggested": inserted, "skipped": len(outcome.skipped) + len(dropped), "considered": len(targets),
                   "heldBack": dict(outcome.held_back), "minConfidence": self.engine.min_confidence}
         if outcome.llm is not None:

@@ -122,6 +122,18 @@ class Process:
                           queued_grace_seconds=self.config.queued_grace_seconds)
 
 
+def warm_up(config: Config) -> None:
+    """In the worker's startup hook: import actualpy and log in to the configured Actual server (see
+    budget.actual.session.warm_up), and import scikit-learn, which the suggestion engine imports on first use
+    (the CLI and the web never train), so the first job pays neither (together 1-3 s)."""
+    from budget.actual.session import warm_up as warm_up_actual
+
+    warm_up_actual(config.actual_server_url, config.actual_password)
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import sklearn.svm  # noqa: F401
+
+
 def worker_logging(config: Config) -> None:
     """In huey_consumer, before its consumer starts: every line (huey's too) through core.logs, once."""
     register_secrets(config.secrets())

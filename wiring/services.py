@@ -57,9 +57,9 @@ def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
     def session() -> Any:
         with lock:
             if "session" not in holder:
-                from budget.actual import ActualSession
+                from budget.actual.session import shared_session
 
-                holder["session"] = ActualSession(config.actual_server_url, config.actual_password or "")
+                holder["session"] = shared_session(config.actual_server_url, config.actual_password or "")
             return holder["session"]
 
     return session

@@ -123,6 +123,36 @@ def send(actual: "Actual", remote: "RemoteFileListDTO", key: Optional[bytes], si
     return ours, others
 
 
+def stored_since(db_path) -> str:
+    """The newest message timestamp the working copy's clock records (messages_clock), read without actualpy;
+    "" when it has none."""
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT clock FROM messages_clock ORDER BY id LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    try:
+        return str(json.loads(row[0]).get("timestamp") or "") if row and row[0] else ""
+    except (ValueError, AttributeError):
+        return ""
+
+
+def newer_than(actual: "Actual", remote: "RemoteFileListDTO", since: str) -> list[str]:
+    """Timestamps of the messages the server holds for the file newer than `since` (one sync request that sends
+    nothing; nothing is decrypted or written). actualpy's own pull asks from the start of `since`'s millisecond
+    (its counter reset to 0), so it gets the newest millisecond's messages again on every pull; this asks exactly."""
+    from actual.protobuf_models import SyncRequest
+
+    req = SyncRequest({"fileId": remote.file_id, "groupId": remote.group_id})
+    if remote.encrypt_key_id:
+        req.keyId = remote.encrypt_key_id
+    req.since = since or "1970-01-01T00:00:00.000Z-0000-0000000000000000"
+    return [env.timestamp for env in actual.sync_sync(req).messages if env.timestamp > (since or "")]
+
+
 def apply_locally(actual: "Actual", messages: list["Message"]) -> None:
     """Write messages the server accepted into the working copy (by table and column, not the ORM)."""
     if messages:

@@ -23,6 +23,7 @@ password, the encryption password or the token.
 from __future__ import annotations
 
 import contextlib
+import collections
 import datetime as dt
 import fcntl
 import json
@@ -37,7 +38,9 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 from budget import actual_review
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
-from budget.actual.rules import ELIGIBLE_SQL, SKIP_CHANGED, Checked, Writes, apply_writes, revert_writes
+from budget.actual.copy_index import CATEGORY, CopyIndex, file_state, read_rows
+from budget.actual.rules import ELIGIBLE_SQL, ELIGIBLE_UNORDERED_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, Checked, \
+    Writes, apply_writes, revert_writes
 from budget.actual.session import ActualSession
 from budget.connector import (
     Account,
@@ -58,6 +61,11 @@ if TYPE_CHECKING:
     from actual import Actual
 
 log = logging.getLogger(__name__)
+
+READS: collections.Counter = collections.Counter()
+"""How often this process read every eligible transaction of a working copy ("eligible"), and how often a
+pull found the copy untouched and read nothing ("pull_unchanged"): what tests count instead of timing."""
+
 
 def _int_date(value: Optional[int]) -> dt.date:
     value = int(value or 19700101)
@@ -122,11 +130,26 @@ class ActualConnector:
         self._require_working_copy()
         return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
 
-    def _fingerprints(self) -> dict[str, tuple]:
+    def _fingerprints(self) -> dict[str, int]:
+        """{transaction id: digest of its eligible row}: from the copy's index when it is current, else read."""
         if not self.has_working_copy():
             return {}
+        loaded = CopyIndex(self.data_dir).load(file_state(self.db_path))
+        return loaded[1] if loaded is not None else self._index()[0]
+
+    def _index(self, last_message: str = "") -> tuple[dict[str, int], list[str]]:
+        """Read every eligible row once: their digests and the uncategorized ids; kept as the copy's index.
+
+        Called under the working-copy lock; the index is written only when the file did not move meanwhile.
+        `last_message`: the newest message timestamp the pull saw before it downloaded (what the copy has at least).
+        """
+        state = file_state(self.db_path)
         with contextlib.closing(self._connect()) as conn:
-            return {row[0]: tuple(row[1:]) for row in conn.execute(ELIGIBLE_SQL)}
+            digests, uncategorized = read_rows(conn, ELIGIBLE_UNORDERED_SQL)
+        READS["eligible"] += 1
+        CopyIndex(self.data_dir).write(state if state == file_state(self.db_path) else None, digests, uncategorized,
+                                       last_message)
+        return digests, uncategorized
 
     def _remote_file(self, actual):
         with self.session.errors.translate("find the budget file", self.file_id):
@@ -200,25 +223,45 @@ class ActualConnector:
 
     # -- Connector protocol ----------------------------------------------------------------------
     def pull_latest(self, progress: Progress) -> SyncResult:
-        """Incremental sync into the persistent copy; a missing copy is downloaded."""
+        """Incremental sync into the persistent copy; a missing copy is downloaded.
+
+        Warm (the copy as the last pull left it, its index current): one exact sync request first; when the
+        server has no message newer than the copy's, nothing is downloaded, migrated, written or read.
+        """
         with self._locked():
             if not self.has_working_copy():
                 return self._fresh_download(progress)
-            before = self._fingerprints()
+            index = CopyIndex(self.data_dir)
+            state = file_state(self.db_path)
+            known = index.summary(state)  # the copy is as the last pull left it: nothing to read yet
+            before = None if known is not None else self._index()[0]
             progress(0, 1)
+            newer: list[str] = []
             with self._client(self.data_dir) as actual:
                 remote = self._remote_file(actual)
                 reset = remote.group_id != self._local_group_id()
                 if not reset:
-                    self._download(actual, self.data_dir, remote)
+                    since = max(adapter.stored_since(self.db_path), known.last_message if known is not None else "")
+                    self._check_encryption(remote)
+                    self._verify_key(actual, remote)  # a wrong password fails every pull, as before
+                    with self.session.errors.translate("check the budget for changes", self.file_id):
+                        newer = adapter.newer_than(actual, remote, since)
+                    if newer or state is None:
+                        if before is None:  # the copy as it is before the download: its digests, kept or read
+                            loaded = index.load(state)
+                            before = loaded[1] if loaded is not None else self._index()[0]
+                        self._download(actual, self.data_dir, remote)
             if reset:
                 if not self.auto_recover_reset:
                     raise ConnectorError(RESET_MESSAGE, code="actual_sync_reset")
                 log.warning("budget %s: sync id reset on the server, downloading it again", self.file_id)
                 return self._fresh_download(progress)
-            after = self._fingerprints()
             progress(1, 1)
-            return self._diff(before, after)
+            if state is not None and file_state(self.db_path) == state:
+                # nothing new on the server, or a pull that wrote nothing: the copy is what it was
+                READS["pull_unchanged"] += 1
+                return SyncResult(new=0, changed=0, total=known.total if known is not None else len(before or ()))
+            return self._diff(before or {}, self._index(last_message=max(newer, default=""))[0])
 
     def fresh_download(self, progress: Progress) -> SyncResult:
         """Download into a new folder and swap it in only when complete."""
@@ -239,12 +282,23 @@ class ActualConnector:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        after = self._fingerprints()
         progress(1, 1)
-        return self._diff(before, after)
+        if not before:  # a first download: everything is new, a count says how much (transactions() keeps the index)
+            with contextlib.closing(self._connect()) as conn:
+                total = conn.execute(f"SELECT COUNT(*) FROM ({ELIGIBLE_UNORDERED_SQL})").fetchone()[0]
+            return SyncResult(new=total, changed=0, total=total)
+        return self._diff(before, self._index()[0])
+
+    def uncategorized_ids(self) -> list[str]:
+        """Ids of the eligible transactions without a category (from the copy's index when it is current)."""
+        summary = CopyIndex(self.data_dir).summary() if self.has_working_copy() else None
+        if summary is not None:
+            return summary.uncategorized
+        with contextlib.closing(self._connect()) as conn:
+            return [r[0] for r in conn.execute(UNCATEGORIZED_SQL)]
 
     @staticmethod
-    def _diff(before: dict[str, tuple], after: dict[str, tuple]) -> SyncResult:
+    def _diff(before: dict[str, int], after: dict[str, int]) -> SyncResult:
         new = sum(1 for k in after if k not in before)
         changed = sum(1 for k, v in after.items() if k in before and before[k] != v)
         changed += sum(1 for k in before if k not in after)  # deleted (or no longer eligible)
@@ -278,16 +332,31 @@ class ActualConnector:
         return [Payee(id=r[0], name=r[1]) for r in rows]
 
     def transactions(self) -> list[Transaction]:
+        """Read in one pass (no list of raw rows beside the result); repeated texts (accounts, payees,
+        categories, notes) share one string each. Keeps the copy's index summary when it has none yet (after
+        a first download: the uncategorized ids for the next generate; the row digests are left out, a later
+        pull that finds new messages reads them before it downloads)."""
+        index = CopyIndex(self.data_dir)
+        state = file_state(self.db_path)
+        keep_index = state is not None and index.summary(state) is None
+        uncategorized: list[str] = []
+        texts: dict = {}
+        share = texts.setdefault
+        out: list[Transaction] = []
         with contextlib.closing(self._connect()) as conn:
-            rows = conn.execute(ELIGIBLE_SQL).fetchall()
-        return [
-            Transaction(
-                id=r[0], account_id=r[1], account_name=r[2] or "", payee_id=r[3], payee_name=r[4] or "",
-                date=_int_date(r[5]), amount=int(r[6] or 0), category_id=r[7], notes=r[8] or "",
-                imported_payee=r[9] or "",
-            )
-            for r in rows
-        ]
+            for r in conn.execute(ELIGIBLE_SQL):
+                if r[CATEGORY] is None:
+                    uncategorized.append(r[0])
+                out.append(Transaction(
+                    id=r[0], account_id=share(r[1], r[1]), account_name=share(r[2] or "", r[2] or ""),
+                    payee_id=share(r[3], r[3]), payee_name=share(r[4] or "", r[4] or ""), date=_int_date(r[5]),
+                    amount=int(r[6] or 0), category_id=share(r[7], r[7]), notes=share(r[8] or "", r[8] or ""),
+                    imported_payee=share(r[9] or "", r[9] or ""),
+                ))
+        READS["eligible"] += 1
+        if keep_index and state == file_state(self.db_path):
+            index.write(state, None, uncategorized, total=len(out))
+        return out
 
     @contextlib.contextmanager
     def _pulled(self) -> Iterator[tuple["Actual", object, Optional[bytes]]]:

@@ -52,20 +52,27 @@ class ActualSession:
     @property
     def token(self) -> str:
         """The session token; logs in on first use. A failed login is never retried."""
+        return self.log_in()
+
+    def log_in(self, timeout: Optional[float] = None) -> str:
+        """The token, logging in first when there is none (within `timeout`, default the session's).
+
+        A failed login is remembered and never tried again; a transient failure (unreachable, timeout) is not.
+        """
         with self._lock:
             if self._token:
                 return self._token
             if self._login_error is not None:
                 raise self._login_error
             try:
-                self._token = self._login()
+                self._token = self._login(timeout or self.timeout)
             except ConnectorError as exc:
                 if not exc.transient:  # wrong password etc.: remember, never try again
                     self._login_error = exc
                 raise
             return self._token
 
-    def _login(self) -> str:
+    def _login(self, timeout: float) -> str:
         if not self._password:
             raise ConnectorError(
                 "ACTUAL_PASSWORD is not set; set it to the Actual server's password.", code="actual_auth"
@@ -75,7 +82,7 @@ class ActualSession:
             resp = httpx.post(
                 f"{self.base_url}/account/login",
                 json={"loginMethod": "password", "password": self._password},
-                timeout=self.timeout,
+                timeout=timeout,
             )
         try:
             body = resp.json()
@@ -158,3 +165,43 @@ class ActualSession:
         from budget.actual.connector import ActualConnector
 
         return ActualConnector(self, file_id, data_dir, encryption_password)
+
+
+_SHARED: dict[tuple[str, str], ActualSession] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_session(base_url: str, password: str) -> ActualSession:
+    """This process's one session for a server and password; a forked child (a gunicorn worker) inherits its
+    parent's, with the token the parent logged in with (or the failure it remembered)."""
+    key = (base_url.rstrip("/"), password)
+    with _SHARED_LOCK:
+        session = _SHARED.get(key)
+        if session is None:
+            session = _SHARED[key] = ActualSession(base_url, password)
+        return session
+
+
+WARM_UP_LOGIN_SECONDS = 5.0
+
+
+def warm_up(base_url: Optional[str], password: Optional[str]) -> None:
+    """At process start: import actualpy and, with a server configured, log in once, so no job or request pays
+    either (about a second together). Never raises: a failure is logged, and a wrong password is remembered as
+    on first use (never tried again); an unreachable server is tried again by the first job that needs it.
+
+    Called before the process forks or starts threads that use the session (gunicorn's master before it forks
+    its workers, the worker's startup hook), so the session's lock is never held across a fork.
+    """
+    import actual  # noqa: F401  (actualpy with SQLModel, SQLAlchemy and its protobuf models)
+    import actual.database  # noqa: F401
+    import actual.queries  # noqa: F401
+
+    if not base_url:
+        return
+    try:
+        shared_session(base_url, password or "").log_in(timeout=WARM_UP_LOGIN_SECONDS)
+    except ConnectorError as exc:
+        log.warning("Actual server not logged in at start: %s", exc)
+    except Exception as exc:  # never stop a process from starting
+        log.warning("Actual server not logged in at start (%s)", type(exc).__name__)

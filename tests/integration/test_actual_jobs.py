@@ -377,13 +377,20 @@ def test_wrong_password_fails_and_is_never_retried(fleet, tmp_path):
     own = start_actual_server(tmp_path / "own", OWN_PASSWORD)
     try:
         b = seed_actual_budget(own.url, own.token, tmp_path / "seed", "Own server", n_transactions=20)
-        stack = _record_then_point_elsewhere(fleet, own, b.file_id, actual_env(own, WRONG_PASSWORD))
+        recorded = fleet.start(actual_env(own))
+        assert fleet.run(recorded, "budget-sync", b.file_id)["job"]["status"] == "succeeded"
         before = server_logins(own)
+        stack = fleet.restart(recorded, actual_env(own, WRONG_PASSWORD))
         first = fleet.run(stack, "budget-sync", b.file_id)
         assert_readable_failure(first, "rejected the password", "ACTUAL_PASSWORD")
+        after_first = server_logins(own)
         second = fleet.run(stack, "sync-and-suggest", b.file_id)
         assert_readable_failure(second, "ACTUAL_PASSWORD")
-        assert server_logins(own) == before + 1  # one failed login for two jobs: never retried
+        assert fleet.api(stack, "GET", "/api/budgets").status_code == 200
+        # one failed login per process, at its start (the web's in gunicorn's master, before it forks its
+        # workers; the worker's in its startup hook), remembered: no job or request tries again
+        assert after_first == before + 2
+        assert server_logins(own) == after_first
     finally:
         own.stop()
 

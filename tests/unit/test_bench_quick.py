@@ -15,7 +15,9 @@ ISSUE_KEYS = {"idle_start_p95_ms", "idle_worker_cpu_pct", "throughput_ratio", "c
               "metrics_scrape_1m_ms",  # issue 14
               # issue 15: ours on PostgreSQL + Redis and the peers, measured in the same run
               "throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s", "peer_procrastinate_jobs_s",
-              "suggest_100k_s", "suggest_100k_rss_mib"}  # issue 17
+              "suggest_100k_s", "suggest_100k_rss_mib",  # issue 17
+              # issue 15, item 2: sync_and_suggest on the real Actual server, cold and warm
+              "e2e_100k_cold_s", "e2e_100k_warm_s", "e2e_100k_rss_mib", "poll_p99_during_e2e_ms"}
 
 
 def test_every_key_of_the_issue_is_a_figure():

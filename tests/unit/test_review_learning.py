@@ -33,6 +33,9 @@ class Budgetlike:
     def transactions(self):
         return list(self.rows)
 
+    def uncategorized_ids(self):
+        return [t.id for t in self.rows if not t.category_id]
+
     def categories(self):
         return list(CATEGORIES)
 

@@ -198,3 +198,43 @@ def test_a_high_minimum_confidence_holds_suggestions_back_and_says_why(services,
     assert result["heldBack"]["below_min_confidence"] > 0
     assert result["suggested"] + sum(result["heldBack"].values()) == result["considered"]
     assert all(s.confidence >= 0.99 for s in Suggestion.select())
+
+
+class Counting:
+    """A connector that counts full reads of its transactions (and the engine's inputs)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.reads = 0
+
+    def transactions(self):
+        self.reads += 1
+        return self.inner.transactions()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class NoEngine(SuggestionEngine):
+    def propose(self, *args, **kwargs):
+        raise AssertionError("the engine ran although there was nothing to propose")
+
+
+def test_generate_with_nothing_new_reads_no_transactions_and_runs_no_engine(svc, connector, generated):
+    """A second generate on the same copy: every uncategorized transaction already has a suggestion."""
+    assert generated["suggested"] > 0
+    counting = Counting(connector)
+    progress = []
+    again = SuggestionService(NoEngine()).generate("demo", "job-2", counting, lambda d, t: progress.append((d, t)))
+    assert (again["suggested"], again["considered"], again["skipped"]) == (0, 0, 0)
+    assert counting.reads == 0
+    assert progress and progress[-1][0] == progress[-1][1]
+
+
+def test_generate_reads_everything_again_once_there_is_a_target(svc, connector, generated):
+    """One suggestion dropped (as a payee retry does): that transaction is a target again, read in full."""
+    target = Suggestion.select().where(Suggestion.budget_id == "demo").first()
+    Suggestion.delete().where(Suggestion.id == target.id).execute()
+    counting = Counting(connector)
+    again = svc.generate("demo", "job-2", counting, noop)
+    assert counting.reads == 1 and again["considered"] == 1 and again["suggested"] == 1
