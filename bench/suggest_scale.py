@@ -2,7 +2,9 @@
 
 Run: `.venv/bin/python -m bench.suggest_scale [n_targets] [n_history]`. Prints a summary line, the
 process's CPU seconds of the timed part as `cpu_s <s>`, its peak resident memory as
-`peak_rss_mib <MiB>`, then the seconds alone on the last line;
+`peak_rss_mib <MiB>`, the seconds of the same suggestions from a model cached on disk (a new engine
+reading the per-budget cache, as a later job with an unchanged history does) as `cached_s <s>`, then
+the seconds of the cold run alone on the last line;
 asserts nothing. Timed: `propose` = train (fresh, no cache) + predict. The peak RSS is the whole
 process's (Python, scikit-learn, the generated history and targets, training and prediction).
 Data: the demo generator's histories for several seeds (plus a share of never-seen random payees
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import resource
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from suggestions.engine import SuggestionEngine
 from testkit.suggest_data import build_data
@@ -36,6 +40,11 @@ def measure_suggest(n_targets: int = 10000, n_history: int = 100000) -> float:
     )
     print(f"cpu_s {cpu:.3f}")
     print(f"peak_rss_mib {peak_rss_mib():.1f}")
+    with tempfile.TemporaryDirectory(prefix="suggest-cache-") as cache:
+        SuggestionEngine(cache_dir=Path(cache)).propose(history, targets, categories, lambda done, total: None, "bench")
+        started = time.perf_counter()
+        SuggestionEngine(cache_dir=Path(cache)).propose(history, targets, categories, lambda done, total: None, "bench")
+        print(f"cached_s {time.perf_counter() - started:.3f}")
     return seconds
 
 
