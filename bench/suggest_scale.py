@@ -18,6 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import sklearn.feature_extraction.text  # noqa: F401 - the worker imports these at start (wiring.process.warm_up)
+import sklearn.preprocessing  # noqa: F401
+import sklearn.svm  # noqa: F401
+
 from suggestions.engine import SuggestionEngine
 from testkit.suggest_data import build_data
 
