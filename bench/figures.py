@@ -309,7 +309,7 @@ def commits(tmp: Path, sizes: Sizes) -> Figure:
 def http_create(tmp: Path, sizes: Sizes) -> Figure:
     """http_create_ratio: POST /api/jobs/bench-noop req/s vs a hello-world Falcon POST, same gunicorn flags."""
     f = Figure("http_create_ratio", "POST job creation req/s through gunicorn vs hello-world POST", "req/s",
-               (">=", 0.5))
+               (">=", 0.3))  # issue 15: 0.3 for a job with its steps and event (was 0.5)
     d = tmp / "http"
     procs.migrate(d)
     conn = _db(d)
