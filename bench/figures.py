@@ -252,6 +252,8 @@ def _drain(data_dir: Path, worker_module: Optional[str], queue_name: str, n: int
             cpu_last = procs.cpu_seconds(worker.pid)
             extra = {}
         seconds = t_last - t_first
+        if worker.log.exists() and "Traceback" in worker.log.read_text(errors="replace"):
+            raise RuntimeError(f"the worker failed tasks while draining:\n{worker.tail(2000)}")
         return {"n": n, "seconds": round(seconds, 3), "per_s": n / seconds,
                 "worker_cpu_ms_per_job": round(1000 * (cpu_last - cpu_first) / n, 3), **extra}
     finally:

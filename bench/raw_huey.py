@@ -19,5 +19,9 @@ def noop() -> None:
 
 
 if __name__ == "__main__":
+    # Run as `python -m`, this module is __main__ and its task would be queued as `__main__.noop`, a name the
+    # worker (which imports bench.raw_huey) does not know: enqueue the task under its importable name.
+    from bench import raw_huey
+
     for _ in range(int(sys.argv[1])):
-        noop()
+        raw_huey.noop()
