@@ -53,4 +53,5 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
+submit.disabled = false; // the form is handled from here on (the page ships the button disabled)
 alreadyIn().catch(() => {});

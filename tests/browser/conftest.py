@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.support import AXE_CACHE, AXE_JS, Axe
 
@@ -103,8 +104,12 @@ def log_in_through_the_page(page, stack) -> None:
     page.goto(f"{stack.base_url}/")
     page.wait_for_url(f"{stack.base_url}/login?next=%2F")
     page.get_by_test_id("login-password").fill(stack.password)
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{stack.base_url}/")
+    page.get_by_test_id("login-submit").click()  # waits until login.js enables it
+    try:
+        page.wait_for_url(f"{stack.base_url}/")
+    except PlaywrightTimeout:
+        said = page.get_by_test_id("login-error").all_text_contents() if "/login" in page.url else []
+        pytest.fail(f"login did not reach the Job Center: still at {page.url}, the page said {said}")
     page.get_by_test_id("session-bar").get_by_test_id("logout").wait_for()
     page.goto("about:blank")  # each test then opens the Job Center afresh (a hash-only change would not reload)
 
