@@ -426,21 +426,11 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
             scrape.error = f"{exc.__class__.__name__}: {exc}"
 
         # purge: a Python client in a second process polls (200s) before and during the purge
-        before_dir = tmp / "lat-before"
-        before_dir.mkdir(parents=True, exist_ok=True)
-        client, stop_file, out_file = load.start_latency_until(base, targets, before_dir)
-        time.sleep(sizes.purge_before_seconds)
-        stop_file.touch()
-        client.wait(60)
-        before = json.loads(out_file.read_text())
-        during_dir = tmp / "lat-during"
-        during_dir.mkdir(parents=True, exist_ok=True)
-        client, stop_file, out_file = load.start_latency_until(base, targets, during_dir)
-        time.sleep(0.5)
-        out = procs.run_probe(d, "bench.probe_purge", timeout=1800)
-        stop_file.touch()
-        client.wait(60)
-        during = json.loads(out_file.read_text())
+        with load.latencies_while(base, targets, tmp / "lat-before") as before:
+            time.sleep(sizes.purge_before_seconds)
+        with load.latencies_while(base, targets, tmp / "lat-during") as during:
+            time.sleep(0.5)
+            out = procs.run_probe(d, "bench.probe_purge", timeout=1800)
         deleted, seconds = json.loads(out.strip().splitlines()[-1])
         purge_s.ours = purge_s.value = seconds
         purge_s.detail.update(deleted=deleted, per_s=round(deleted / seconds))
@@ -793,23 +783,10 @@ def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
         procs.wait_log(worker, "worker ready on")
         noop = _post(base, "/api/jobs/bench-noop", {"budgetId": "demo"})["job"]["id"]
         targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", "")]
-        lat_dir = tmp / "e2e-lat-idle"
-        lat_dir.mkdir(parents=True, exist_ok=True)
-        client, stop_file, out_file = load.start_latency_until(base, targets + [(f"/api/jobs/{noop}", "")], lat_dir,
-                                                               pace=0.02)
-        time.sleep(sizes.e2e_idle_seconds)
-        stop_file.touch()
-        client.wait(60)
-        idle = json.loads(out_file.read_text())
-        lat_dir = tmp / "e2e-lat-during"
-        lat_dir.mkdir(parents=True, exist_ok=True)
-        client, stop_file, out_file = load.start_latency_until(base, targets, lat_dir, pace=0.02)
-        try:
+        with load.latencies_while(base, targets + [(f"/api/jobs/{noop}", "")], tmp / "e2e-lat-idle", pace=0.02) as idle:
+            time.sleep(sizes.e2e_idle_seconds)
+        with load.latencies_while(base, targets, tmp / "e2e-lat-during", pace=0.02) as during:
             first = _e2e_job(base, d, worker, file_id)
-        finally:
-            stop_file.touch()
-            client.wait(60)
-        during = json.loads(out_file.read_text())
         rss_cold = _peak_rss_mib(worker.pid)
         warm_runs = [_e2e_job(base, d, worker, file_id) for _ in range(sizes.e2e_warm_runs)]
         rss_all = _peak_rss_mib(worker.pid)

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlparse
 
 HERE = Path(__file__).resolve().parent
@@ -178,6 +180,20 @@ def start_latency_until(base: str, targets: list[tuple[str, str]], workdir: Path
     proc = subprocess.Popen([sys.executable, "-m", "bench.load", "latency-until", str(target_file), str(stop_file),
                              base, str(out_file), str(pace)], cwd=HERE.parent)
     return proc, stop_file, out_file
+
+
+@contextlib.contextmanager
+def latencies_while(base: str, targets: list[tuple[str, str]], workdir: Path, pace: float = 0.0) -> Iterator[dict]:
+    """Poll `targets` from a second process while the block runs; the yielded dict holds its result afterwards."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    client, stop_file, out_file = start_latency_until(base, targets, workdir, pace)
+    result: dict = {}
+    try:
+        yield result
+    finally:
+        stop_file.touch()
+        client.wait(60)
+    result.update(json.loads(out_file.read_text()))
 
 
 def _python_throughput(base: str, path: str, duration: float, connections: int, budgets: int, prefix: str) -> dict:

@@ -81,14 +81,10 @@ class CopyIndex:
             return None
         try:
             with open(self.path, "rb") as f:
-                if f.readline() != MAGIC:
-                    return None
-                head = json.loads(f.readline())
+                head = _head(f, state)
         except (OSError, ValueError):
             return None
-        if head.get("state") != state:
-            return None
-        return Summary(head["state"], int(head["total"]), list(head["uncategorized"]), str(head.get("last") or ""))
+        return _summary(head) if head is not None else None
 
     def load(self, state: Optional[list]) -> Optional[tuple[Summary, dict[str, int]]]:
         """(summary, {transaction id: digest}) when the index was written for `state`, else None."""
@@ -96,10 +92,8 @@ class CopyIndex:
             return None
         try:
             with open(self.path, "rb") as f:
-                if f.readline() != MAGIC:
-                    return None
-                head = json.loads(f.readline())
-                if head.get("state") != state:
+                head = _head(f, state)
+                if head is None:
                     return None
                 rows = pickle.load(f)
         except FileNotFoundError:
@@ -109,8 +103,7 @@ class CopyIndex:
             return None
         if not isinstance(rows, dict) or len(rows) != head.get("total"):
             return None  # a summary without digests (or a damaged file): the caller reads the copy
-        return Summary(head["state"], int(head["total"]), list(head["uncategorized"]),
-                       str(head.get("last") or "")), rows
+        return _summary(head), rows
 
     def write(self, state: Optional[list], digests: Optional[dict[str, int]], uncategorized: list[str],
               last_message: str = "", total: Optional[int] = None) -> None:
@@ -141,6 +134,18 @@ class CopyIndex:
         """Remove the index (the copy is then read on the next pull)."""
         with contextlib.suppress(OSError):
             os.unlink(self.path)
+
+
+def _head(f, state: list) -> Optional[dict]:
+    """The index's JSON head when the file is an index written for `state`, else None (reads two lines of `f`)."""
+    if f.readline() != MAGIC:
+        return None
+    head = json.loads(f.readline())
+    return head if head.get("state") == state else None
+
+
+def _summary(head: dict) -> Summary:
+    return Summary(head["state"], int(head["total"]), list(head["uncategorized"]), str(head.get("last") or ""))
 
 
 def read_rows(conn: sqlite3.Connection, sql: str) -> tuple[dict[str, int], list[str]]:
