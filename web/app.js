@@ -560,21 +560,29 @@ const actions = {
   async removeBudget() {
     const budget = state.budgets.find((b) => b.id === state.confirmRemove);
     if (!budget) return;
-    await withBusy(REMOVE_KEY, renderBudgetStatus, `Could not remove “${budget.name}”`, async () => {
-      const { data } = await api.removeBudget(budget.id);
-      const text = removedText(budget, data);
-      state.budgets = state.budgets.filter((b) => b.id !== budget.id);
-      const next = state.budgets[0];
-      if (next) selectBudget(next.id);
-      else forgetBudget();
-      fillBudgetPicker();
-      state.budgetNotice = text;
-      renderBudgetStatus();
-      announce(text);
-      $("budget").focus();
-    });
+    await pausePolls();
+    try {
+      await withBusy(REMOVE_KEY, renderBudgetStatus, `Could not remove “${budget.name}”`, () => removeAndSwitch(budget));
+    } finally {
+      resumePolls();
+    }
   },
 };
+
+/** DELETE the budget here, then show the next one (polls are paused meanwhile: see actions.removeBudget). */
+async function removeAndSwitch(budget) {
+  const { data } = await api.removeBudget(budget.id);
+  const text = removedText(budget, data);
+  state.budgets = state.budgets.filter((b) => b.id !== budget.id);
+  const next = state.budgets[0];
+  if (next) selectBudget(next.id);
+  else forgetBudget();
+  fillBudgetPicker();
+  state.budgetNotice = text;
+  renderBudgetStatus();
+  announce(text);
+  $("budget").focus();
+}
 
 // The review (web/suggestions.js) works on this page's state; it starts jobs through the Job Center.
 const review = createReview($("suggestions-body"), {
@@ -788,6 +796,18 @@ async function refreshBudgets() {
 let timer = null;
 let ticking = false;
 let tickAgain = false;
+let holdPolls = false; // while a budget is removed: a poll could ask about it after it is gone (a 404)
+
+/** Stop polling and wait for a poll in flight to end; `resumePolls` starts again. */
+async function pausePolls() {
+  holdPolls = true;
+  while (ticking) await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
+function resumePolls() {
+  holdPolls = false;
+  pollSoon();
+}
 let failures = 0;
 let suggestionsDirty = true;
 let snapshotsDirty = true;
@@ -814,7 +834,7 @@ async function tick() {
     tickAgain = true;
     return;
   }
-  if (document.hidden) return;
+  if (document.hidden || holdPolls) return;
   if (!state.budgetId) {
     await lookForBudgets();
     return;
