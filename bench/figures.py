@@ -534,29 +534,37 @@ def _run(module: str, n: int, env: dict, data_dir: Path) -> str:
 
 
 def _ours_scaleout(d: Path, n: int, env: dict, dsn: str) -> dict:
-    import psycopg2
-
     procs.migrate(d, env=env)
     _run("bench.probe_create", n, env, d)
     worker = procs.start_worker("scaleout", d, env=env)
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
+    return _pg_drain(worker, dsn, n, "SELECT count(*) FROM job WHERE type = 'bench_noop' AND status = 'succeeded'",
+                     "SELECT min(completed_at), max(completed_at) FROM job WHERE type = 'bench_noop'")
+
+
+def _pg_drain(worker: procs.Proc, dsn: str, n: int, done_sql: str, span_sql: str) -> dict:
+    """Wait until `done_sql` counts n finished jobs, then the rate over `span_sql`'s (first, last) done times."""
+    import psycopg2
+
+    conn = None
     try:
+        conn = psycopg2.connect(dsn)
+        conn.autocommit = True
         c0 = procs.cpu_seconds(worker.pid)
 
         def done() -> int:
             with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM job WHERE type = 'bench_noop' AND status = 'succeeded'")
+                cur.execute(done_sql)
                 return cur.fetchone()[0]
 
         _wait_done(done, n, worker)
         cpu = procs.cpu_seconds(worker.pid) - c0
         with conn.cursor() as cur:
-            cur.execute("SELECT min(completed_at), max(completed_at) FROM job WHERE type = 'bench_noop'")
+            cur.execute(span_sql)
             first, last = cur.fetchone()
         return _rate(n, first, last, cpu)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
         worker.stop()
 
 
@@ -600,31 +608,12 @@ def _rq(d: Path, n: int, env: dict, queue_name: str) -> dict:
 
 
 def _procrastinate(d: Path, n: int, env: dict, dsn: str) -> dict:
-    import psycopg2
-
     from bench.peers import procrastinate_app
 
     _run("bench.peers.procrastinate_app", n, env, d)
     worker = procs.Proc("procrastinate", procrastinate_app.worker_command(), env, d / "logs")
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        c0 = procs.cpu_seconds(worker.pid)
-
-        def done() -> int:
-            with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'")
-                return cur.fetchone()[0]
-
-        _wait_done(done, n, worker)
-        cpu = procs.cpu_seconds(worker.pid) - c0
-        with conn.cursor() as cur:
-            cur.execute("SELECT min(at), max(at) FROM procrastinate_events WHERE type = 'succeeded'")
-            first, last = cur.fetchone()
-        return _rate(n, first, last, cpu)
-    finally:
-        conn.close()
-        worker.stop()
+    return _pg_drain(worker, dsn, n, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'",
+                     "SELECT min(at), max(at) FROM procrastinate_events WHERE type = 'succeeded'")
 
 
 def _redis_cleanup(url: str, prefix: str) -> None:
