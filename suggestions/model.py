@@ -13,14 +13,16 @@ user re-filed, where the vote's latest category wins: what issue 17 asks, so it 
 
 Training (`train`):
 1. Choose and calibrate: fit both classifiers and the votes on the oldest 80 % of the history (by
-   date; of its newest CALIBRATION_WINDOW transactions for a long history) and suggest for the newest
-   20 %. Payees seen before and payees never seen are decided separately: each keeps the simplest
+   date; of its newest CALIBRATION_WINDOW transactions for a long history, FAST_WINDOW beyond
+   FAST_HISTORY) and suggest for the newest 20 %. Payees seen before and payees never seen are decided separately: each keeps the simplest
    option (the baseline's classifier; the "refiled" policy) unless another was right clearly more
    often on the same rows (`_pick`: a one-sided McNemar test), so noise does not move it away from
    the baseline. The chosen suggestions' (raw score, right?) pairs fit the calibrators
    (calibration.py), per agreement group.
-2. Fit the chosen classifier(s) and the votes on the whole history (a budget over FAST_HISTORY
-   transactions: the classifiers on its newest TRAIN_WINDOW, with fewer iterations, for speed).
+2. Fit the chosen classifier(s) and the votes on the whole history. A budget over FAST_HISTORY
+   transactions trades some of that for speed: its classifiers stop after fewer iterations and are
+   the ones step 1 measured, fitted on the oldest 80 % of its newest FAST_WINDOW (so their
+   calibration is exactly their own; the newest 20 % reach the suggestions through the votes).
 
 Calibration is conditional, because agreement is itself evidence: separate calibrators for "vote
 and classifier agree", "vote against the classifier", "classifier against the vote" and
@@ -31,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -38,7 +41,7 @@ import numpy as np
 from budget.connector import Category, Transaction
 from suggestions.calibration import Calibrator
 from suggestions.features import Featurizer, PayeeFeaturizer, Row, payee_key, row_of
-from suggestions.vote import Vote, build_votes
+from suggestions.vote import Vote, build_votes, build_votes_split
 
 if TYPE_CHECKING:
     from sklearn.svm import LinearSVC
@@ -48,8 +51,9 @@ RECENCY_HALF_LIFE_DAYS = 365.0
 CALIBRATION_SHARE = 0.2
 CALIBRATION_WINDOW = 10000
 """Choice and calibration replay at most the newest this-many transactions (train on 80 %, score 20 %)."""
-TRAIN_WINDOW = 10000
-"""Beyond FAST_HISTORY, classifiers learn from the newest this-many transactions (votes from all of them)."""
+FAST_WINDOW = 5000
+"""Beyond FAST_HISTORY, choice and calibration replay the newest this-many transactions, and the classifiers
+measured there (fitted on the oldest 80 % of them) are kept; the votes still count the whole history."""
 MIN_CALIBRATION_HISTORY = 100
 SVC_C = 1.0
 SVC_MAX_ITER = 100
@@ -62,7 +66,8 @@ exactly as the baseline; beyond, on merged rows with counts as weights (the same
 real sets it made the same suggestions as the unmerged fit at 1,000 iterations, not at 100)."""
 FAST_HISTORY = 20000
 """A budget with more categorized transactions than this trades that for speed: merged rows stop
-after SVC_MAX_ITER iterations (liblinear converges slowly on heavily weighted rows)."""
+after SVC_MAX_ITER iterations (liblinear converges slowly on heavily weighted rows), and the
+classifiers are those its choice measured (see FAST_WINDOW)."""
 KINDS = ("payee", "full")
 """The classifiers, simplest first (see the module docstring)."""
 POLICIES = ("refiled", "model", "vote")
@@ -147,10 +152,13 @@ def make_estimator(kind: str = "full", fast: bool = False) -> LinearSVC:
 
 
 def _weights(history: Sequence[Transaction]) -> list[float]:
-    newest = max(t.date for t in history)
+    """Recency weight per transaction: 0.5 ** (days before the newest / RECENCY_HALF_LIFE_DAYS), once per age."""
     if not RECENCY_HALF_LIFE_DAYS:
         return [1.0] * len(history)
-    return [0.5 ** ((newest - t.date).days / RECENCY_HALF_LIFE_DAYS) for t in history]
+    days = [t.date.toordinal() for t in history]
+    newest = max(days)
+    by_age = {age: 0.5 ** (age / RECENCY_HALF_LIFE_DAYS) for age in {newest - d for d in days}}
+    return [by_age[newest - d] for d in days]
 
 
 def _merge(history: Sequence[Transaction], rows: Sequence[Row], kind: str) -> list[tuple[Row, str, float]]:
@@ -228,14 +236,18 @@ def _decide(vote: Optional[Vote], category: str, margin: float, policy: str) -> 
 
 
 def choose(older: Sequence[Transaction], older_rows: Sequence[Row], newer: Sequence[Transaction],
-           newer_rows: Sequence[Row], votes: dict[str, Vote], step: Step = lambda: None, fast: bool = False
-           ) -> tuple[dict, dict[str, list[tuple[float, bool]]]]:
+           newer_rows: Sequence[Row], votes: dict[str, Vote], step: Step = lambda: None, fast: bool = False,
+           fitted: Optional[dict[str, Classifier]] = None) -> tuple[dict, dict[str, list[tuple[float, bool]]]]:
     """The choice (see the module docstring) measured on `newer`, and its (raw, right?) pairs per group.
 
-    Classifiers learn from `older`; `votes` come from everything before `newer`."""
+    Classifiers learn from `older` (kept in `fitted` by kind when given); `votes` come from everything before
+    `newer`."""
     answers = {}
     for kind in KINDS:
-        answers[kind] = fit_classifier(older, older_rows, False, kind, fast).raw_predict(newer_rows)
+        clf = fit_classifier(older, older_rows, False, kind, fast)
+        answers[kind] = clf.raw_predict(newer_rows)
+        if fitted is not None:
+            fitted[kind] = clf
         step()
     seen = [i for i, r in enumerate(newer_rows) if r.key in votes]
     unseen = [i for i, r in enumerate(newer_rows) if r.key not in votes]
@@ -285,10 +297,10 @@ def _pick(options: list[tuple[str, str]], hits: dict[tuple[str, str], list[bool]
 
 def train(history: Sequence[Transaction], categories: Sequence[Category], step: Step = lambda: None) -> TrainedModel:
     """Choose and calibrate on the newest part of the history, then fit on all of it (module docstring)."""
-    history = sorted(_known(history, categories), key=lambda t: (t.date, t.id))
+    history = sorted(_known(history, categories), key=attrgetter("date", "id"))
     keys = [payee_key(t) for t in history]
     fast = len(history) > FAST_HISTORY
-    start = max(0, len(history) - max(TRAIN_WINDOW, CALIBRATION_WINDOW)) if fast else 0
+    start = max(0, len(history) - FAST_WINDOW) if fast else 0
     rows = [row_of(t) for t in history[start:]]  # feature rows of the part the classifiers see
 
     def rows_from(i: int, j: int) -> list[Row]:
@@ -298,14 +310,19 @@ def train(history: Sequence[Transaction], categories: Sequence[Category], step: 
     calibrators: dict[str, Calibrator] = {}
     choice: dict = dict(DEFAULT_CHOICE)
     pairs = 0
+    all_votes: Optional[dict[str, Vote]] = None
+    measured: dict[str, Classifier] = {}  # beyond FAST_HISTORY: the classifiers the choice measured are kept
     step()
     if len(history) >= MIN_CALIBRATION_HISTORY:
-        first = max(0, len(history) - CALIBRATION_WINDOW)
-        cut = first + int((len(history) - first) * (1 - CALIBRATION_SHARE))
-        older, newer = history[first:cut], history[cut:]
+        held = max(0, len(history) - (FAST_WINDOW if fast else CALIBRATION_WINDOW))
+        cut = held + int((len(history) - held) * (1 - CALIBRATION_SHARE))
+        older, newer = history[held:cut], history[cut:]
         if len({t.category_id for t in older}) > 1:
-            votes = build_votes(history[:cut], known, keys[:cut])
-            choice, groups = choose(older, rows_from(first, cut), newer, rows_from(cut, len(history)), votes, step, fast)
+            votes, all_votes = build_votes_split(history, known, keys, cut)
+            choice, groups = choose(older, rows_from(held, cut), newer, rows_from(cut, len(history)), votes, step, fast,
+                                    measured if fast else None)
+            if measured:
+                _index_neighbours(measured[choice["unseen"]], older, rows_from(held, cut))
             for group, scored in groups.items():
                 if scored:
                     calibrators[group] = Calibrator.fit(*zip(*scored), fallback_scale=FALLBACK[group])
@@ -314,14 +331,14 @@ def train(history: Sequence[Transaction], categories: Sequence[Category], step: 
     seen_kind, policy = choice["seen"]
     if not history:
         return TrainedModel(MODEL_VERSION, Classifier(Featurizer(), None, None), {}, calibrators, 0, 0)
-    first = max(0, len(history) - TRAIN_WINDOW) if fast else 0
-    recent, recent_rows = history[first:], rows_from(first, len(history))
-    classifier = fit_classifier(recent, recent_rows, kind=choice["unseen"], fast=fast)
-    seen = (fit_classifier(recent, recent_rows, neighbours=False, kind=seen_kind, fast=fast)
-            if seen_kind != choice["unseen"] else None)
+    def final(kind: str, neighbours: bool) -> Classifier:
+        return measured.get(kind) or fit_classifier(history[start:], rows, neighbours=neighbours, kind=kind, fast=fast)
+
+    classifier = final(choice["unseen"], True)
+    seen = final(seen_kind, False) if seen_kind != choice["unseen"] else None
     step()
-    return TrainedModel(MODEL_VERSION, classifier, build_votes(history, known, keys), calibrators,
-                        pairs, len(history), seen, policy, choice)
+    final_votes = all_votes if all_votes is not None else build_votes(history, known, keys)
+    return TrainedModel(MODEL_VERSION, classifier, final_votes, calibrators, pairs, len(history), seen, policy, choice)
 
 
 def predict(model: TrainedModel, targets: Sequence[Transaction]) -> list[Optional[Prediction]]:

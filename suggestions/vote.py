@@ -59,6 +59,31 @@ def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[
     return votes
 
 
+def build_votes_split(history: Sequence[Transaction], known: set[str], keys: Sequence[str],
+                      cut: int) -> tuple[dict[str, Vote], dict[str, Vote]]:
+    """`build_votes(history[:cut])` and `build_votes(history)` of a history sorted oldest first, grouping once.
+
+    A payee's votes before the cut come from the prefix of its own sequence; a payee with nothing at or
+    after the cut shares one Vote in both."""
+    seqs: dict[str, list[Transaction]] = {}
+    before: dict[str, int] = {}
+    for i, t in enumerate(history):
+        if t.category_id in known:
+            key = keys[i]
+            if key:
+                seqs.setdefault(key, []).append(t)
+                if i < cut:
+                    before[key] = before.get(key, 0) + 1
+    votes: dict[str, Vote] = {}
+    at_cut: dict[str, Vote] = {}
+    for key, seq in seqs.items():
+        votes[key] = _vote(seq)
+        n = before.get(key, 0)
+        if n:
+            at_cut[key] = votes[key] if n == len(seq) else _vote(seq[:n])
+    return at_cut, votes
+
+
 def _settled_elsewhere(before: list[Transaction], category_id: str) -> bool:
     """Were SETTLED_SHARE of `before` in one category, and none in `category_id`?"""
     counts = Counter(t.category_id for t in before)
