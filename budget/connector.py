@@ -29,7 +29,7 @@ class Payee:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transaction:
     """One transaction eligible for categorisation (see `Connector.transactions`)."""
 
@@ -129,6 +129,7 @@ class Connector(Protocol):
         """Transactions of the working copy that can carry a category: those of on-budget accounts that are
         not split parents, and have either no transfer or a transfer to an off-budget account (Actual's
         meaning). Those without a category are "uncategorized"; the rest are the history suggestions learn from.
+        In no particular order.
         """
 
     def uncategorized_ids(self) -> list[str]:

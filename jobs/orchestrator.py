@@ -16,7 +16,7 @@ from core.redact import redact
 from jobs.checkpoint import CancelRequested, Checkpoint, Heartbeat, ShuttingDown, TimedOut
 from jobs.registry import step_label
 from jobs.service import JobService
-from jobs.steps import StepContext, StepFailed, StepRunners
+from jobs.steps import JobScope, StepContext, StepFailed, StepRunners
 from models.jobs import Job, JobStep
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,14 @@ class JobOrchestrator:
 
     def _run_steps(self, job: Job, step: Optional[JobStep], checkpoint: Checkpoint) -> RunOutcome:
         job_id = job.id
+        scope = JobScope()
         try:
             while step is not None:
                 checkpoint()
                 ctx = StepContext(job_id=job_id, budget_id=job.budget_id, job_type=job.type,
                                   step_type=step.step_type, metadata=job.metadata or {},
-                                  progress=self._progress(job_id, step.id, checkpoint), checkpoint=checkpoint)
+                                  progress=self._progress(job_id, step.id, checkpoint), checkpoint=checkpoint,
+                                  scope=scope)
                 runner = self.runners[step.step_type]
                 result = runner(ctx)
                 step = self.service.advance(job_id, step.id, result.result, result.summary)
@@ -111,6 +113,8 @@ class JobOrchestrator:
             return RunOutcome("queued", "worker shutting down")
         except Exception as exc:  # every other failure ends in a recorded outcome
             return self._failed(job, step, exc)
+        finally:
+            scope.close()
 
     def _failed(self, job: Job, step: Optional[JobStep], exc: Exception) -> RunOutcome:
         message, transient = classify(exc)

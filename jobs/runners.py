@@ -33,6 +33,10 @@ class StepWork:
 
     @contextmanager
     def _connector(self, ctx: StepContext) -> Iterator[Connector]:
+        """The budget's connector: one for all steps of a job run (what the sync read, the suggestions reuse)."""
+        if ctx.scope is not None:
+            yield ctx.scope.shared("connector", lambda: self.connectors.open(self.budgets.get(ctx.budget_id)))
+            return
         connector = self.connectors.open(self.budgets.get(ctx.budget_id))
         try:
             yield connector

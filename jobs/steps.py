@@ -1,10 +1,39 @@
 """What a step runner receives and returns."""
 from __future__ import annotations
 
+import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Optional, Protocol, TypeVar
 
 from budget.connector import Progress
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class JobScope:
+    """What the steps of one run of a job share (its connector), closed when the run ends."""
+
+    def __init__(self) -> None:
+        self._shared: dict[str, Any] = {}
+        self._stack = ExitStack()
+
+    def shared(self, key: str, open_: Callable[[], T]) -> T:
+        """The object kept under `key`, opened on first use; its close() is called when the run ends."""
+        if key not in self._shared:
+            obj = open_()
+            self._stack.callback(obj.close)
+            self._shared[key] = obj
+        return self._shared[key]
+
+    def close(self) -> None:
+        """Close what the run opened, newest first; a failure to close is logged (the job's outcome stands)."""
+        self._shared.clear()
+        try:
+            self._stack.close()
+        except Exception:
+            log.warning("closing what a job's steps shared failed", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -18,6 +47,7 @@ class StepContext:
     metadata: dict
     progress: Progress
     checkpoint: Callable[[], None]
+    scope: Optional[JobScope] = None  # None: nothing is shared between steps
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,8 @@ class ReviewService:
         names = {c.id: c.name for c in categories}
         taken = {tx for (tx,) in Suggestion.select(Suggestion.transaction_id).where(
             Suggestion.budget_id == budget_id, Suggestion.status.in_(("pending", "approved", "applied"))).tuples()}
-        targets = [t for t in transactions if not t.category_id and t.id not in taken]
+        targets = sorted((t for t in transactions if not t.category_id and t.id not in taken),
+                         key=lambda t: (t.date, t.id), reverse=True)  # newest first within each payee
         rejected: dict[str, list[str]] = {}
         for tx, cat in decisions.rejected_pairs(budget_id):
             rejected.setdefault(tx, []).append(names.get(cat, cat))

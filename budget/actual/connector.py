@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 from budget import actual_review
 from budget.actual import adapter
 from budget.actual.errors import RESET_MESSAGE
-from budget.actual.copy_index import CATEGORY, CopyIndex, file_state, read_rows
-from budget.actual.rules import ELIGIBLE_SQL, ELIGIBLE_UNORDERED_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, Checked, \
+from budget.actual.copy_index import CopyIndex, file_state, read_rows
+from budget.actual.rules import ELIGIBLE_SQL, SKIP_CHANGED, UNCATEGORIZED_SQL, Checked, \
     Writes, apply_writes, revert_writes
 from budget.actual.session import ActualSession
 from budget.connector import (
@@ -89,6 +89,7 @@ class ActualConnector:
         self.data_dir = Path(data_dir)
         self._encryption_password = encryption_password or None
         self.auto_recover_reset = auto_recover_reset
+        self._read: Optional[tuple[list, list[Transaction]]] = None  # (copy state, transactions) of the last read
 
     def __repr__(self) -> str:
         return f"ActualConnector({self.session.display_url!r}, {self.file_id!r}, {str(self.data_dir)!r})"
@@ -145,7 +146,7 @@ class ActualConnector:
         """
         state = file_state(self.db_path)
         with contextlib.closing(self._connect()) as conn:
-            digests, uncategorized = read_rows(conn, ELIGIBLE_UNORDERED_SQL)
+            digests, uncategorized = read_rows(conn, ELIGIBLE_SQL)
         READS["eligible"] += 1
         CopyIndex(self.data_dir).write(state if state == file_state(self.db_path) else None, digests, uncategorized,
                                        last_message)
@@ -283,9 +284,8 @@ class ActualConnector:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         progress(1, 1)
-        if not before:  # a first download: everything is new, a count says how much (transactions() keeps the index)
-            with contextlib.closing(self._connect()) as conn:
-                total = conn.execute(f"SELECT COUNT(*) FROM ({ELIGIBLE_UNORDERED_SQL})").fetchone()[0]
+        if not before:  # a first download: everything is new; read once, kept for the job's next step and the index
+            total = len(self.transactions())
             return SyncResult(new=total, changed=0, total=total)
         return self._diff(before, self._index()[0])
 
@@ -333,30 +333,41 @@ class ActualConnector:
 
     def transactions(self) -> list[Transaction]:
         """Read in one pass (no list of raw rows beside the result); repeated texts (accounts, payees,
-        categories, notes) share one string each. Keeps the copy's index summary when it has none yet (after
+        categories, notes) share one string each. Kept while the copy is unchanged, so a job's next step
+        (suggestions after a first sync) reads nothing again. Keeps the copy's index summary when it has none yet (after
         a first download: the uncategorized ids for the next generate; the row digests are left out, a later
         pull that finds new messages reads them before it downloads)."""
         index = CopyIndex(self.data_dir)
         state = file_state(self.db_path)
+        if state is not None and self._read is not None and self._read[0] == state:
+            return list(self._read[1])  # the copy is as this connector last read it
+        self._read = None
         keep_index = state is not None and index.summary(state) is None
         uncategorized: list[str] = []
-        texts: dict = {}
+        texts: dict = {"": ""}
         share = texts.setdefault
+        dates: dict = {}
         out: list[Transaction] = []
         with contextlib.closing(self._connect()) as conn:
-            for r in conn.execute(ELIGIBLE_SQL):
-                if r[CATEGORY] is None:
-                    uncategorized.append(r[0])
+            # columns as in Transaction's fields; notes and imported payee come as '' (never NULL)
+            for tx_id, acct, acct_name, payee_id, payee, day, amount, category, notes, imported in conn.execute(
+                    ELIGIBLE_SQL):
+                if category is None:
+                    uncategorized.append(tx_id)
+                date = dates.get(day)
+                if date is None:
+                    date = dates[day] = _int_date(day)
                 out.append(Transaction(
-                    id=r[0], account_id=share(r[1], r[1]), account_name=share(r[2] or "", r[2] or ""),
-                    payee_id=share(r[3], r[3]), payee_name=share(r[4] or "", r[4] or ""), date=_int_date(r[5]),
-                    amount=int(r[6] or 0), category_id=share(r[7], r[7]), notes=share(r[8] or "", r[8] or ""),
-                    imported_payee=share(r[9] or "", r[9] or ""),
+                    tx_id, share(acct, acct), share(acct_name or "", acct_name or ""), share(payee_id, payee_id),
+                    share(payee or "", payee or ""), date, int(amount or 0), share(category, category),
+                    share(notes, notes), share(imported, imported),
                 ))
         READS["eligible"] += 1
-        if keep_index and state == file_state(self.db_path):
-            index.write(state, None, uncategorized, total=len(out))
-        return out
+        if state is not None and state == file_state(self.db_path):
+            self._read = (state, out)
+            if keep_index:
+                index.write(state, None, uncategorized, total=len(out))
+        return list(out)
 
     @contextlib.contextmanager
     def _pulled(self) -> Iterator[tuple["Actual", object, Optional[bytes]]]:

@@ -62,6 +62,15 @@ def test_a_warm_pull_with_nothing_new_reads_nothing(connector, budget):
     assert delta(seen, "pull_unchanged") == 2
 
 
+def test_a_first_download_is_read_once_and_the_next_step_reads_nothing_again(connector):
+    seen = reads()
+    first = connector.pull_latest(no_progress)
+    assert first.new == first.total > 0 and delta(seen, "eligible") == 1  # the count comes from that one read
+    ids = set(connector.uncategorized_ids())
+    assert ids == uncategorized(connector) and len(connector.transactions()) == first.total
+    assert delta(seen, "eligible") == 1  # a job's suggestions step after its sync: served from that read
+
+
 def edit(server, budget, tmp_path, category: str, tx_id: str, new_payee: str | None = None) -> str | None:
     """Another client sets `tx_id`'s category (and adds an uncategorized transaction for `new_payee`)."""
     other = OtherClient(server, budget.file_id, tmp_path)
@@ -112,6 +121,7 @@ def test_our_own_apply_changes_the_copy_and_the_index_is_not_trusted(connector, 
     assert outcome.applied == [tx]
     ids = set(connector.uncategorized_ids())
     assert tx not in ids and ids == before - {tx}
+    assert uncategorized(connector) == before - {tx}  # what the connector read before the apply is not reused
     seen = reads()
     result = connector.pull_latest(no_progress)  # the apply wrote to the copy: the index no longer matches
     assert delta(seen, "eligible") >= 1 and result.total == len(budget.eligible) + 1  # (+1: the earlier test's)

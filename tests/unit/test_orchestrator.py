@@ -92,6 +92,45 @@ def test_steps_run_in_position_order(services):
     assert [s.result for s in steps_of(job_id)] == [{"ran": "apply"}, {"ran": "sync"}]
 
 
+class Opened:
+    """Something a step opens; counts its closes."""
+
+    def __init__(self, log: list) -> None:
+        self.log = log
+        log.append("opened")
+
+    def close(self) -> None:
+        self.log.append("closed")
+
+
+def sharing(log: list, seen: list, fail_on: str = ""):
+    """Step runners that take one shared object from the job's scope (and may fail on a step type)."""
+    def run(ctx):
+        seen.append(ctx.scope.shared("connector", lambda: Opened(log)))
+        log.append(ctx.step_type)
+        if ctx.step_type == fail_on:
+            raise ConnectorError("Bank feed down")
+        return StepOutcome({})
+    return run
+
+
+def test_the_steps_of_a_job_share_one_connector_closed_when_the_run_ends(services):
+    log, seen = [], []
+    svc, orch = make(services, {"sync": sharing(log, seen), "suggestions": sharing(log, seen)})
+    job_id = svc.create("sync_and_suggest", "demo").job.id
+    assert orch.run(job_id).status == "succeeded"
+    assert seen[0] is seen[1]  # what the sync read, the suggestions step reuses
+    assert log == ["opened", "sync", "suggestions", "closed"]
+
+
+def test_a_failed_step_still_closes_what_the_job_opened(services):
+    log, seen = [], []
+    svc, orch = make(services, {"sync": sharing(log, seen, fail_on="sync"), "suggestions": sharing(log, seen)})
+    job_id = svc.create("sync_and_suggest", "demo").job.id
+    assert orch.run(job_id).status == "failed"
+    assert log == ["opened", "sync", "closed"]
+
+
 def test_progress_is_recorded_on_the_step(services, orchestrator):
     job_id = services.jobs.create("sync_and_suggest", "demo").job.id
     orchestrator.run(job_id)
