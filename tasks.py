@@ -7,12 +7,14 @@ JobQueue that enqueues `run_job`. The web imports it only to enqueue (api.app.ge
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from huey.api import Huey, TaskWrapper
 
 import periodic.schedule
 from core.logs import job_context
+from core.memory import LARGE_JOB_SECONDS, release_free_memory
 from wiring.process import Worker, config, huey, process, warm_up
 
 log = logging.getLogger("tasks")
@@ -69,8 +71,11 @@ def register(huey: Huey, worker: Worker) -> WorkerTasks:
     @huey.task()
     def run_job(job_id: str) -> str:
         """Run one job through the orchestrator."""
+        started = time.monotonic()
         with job_context(job_id), worker.connected(), worker.presence().running(job_id):
             status = worker.orchestrator().run(job_id).status
+        if time.monotonic() - started >= LARGE_JOB_SECONDS:
+            release_free_memory()  # what the job read and trained on, back to the OS (core/memory.py)
         if worker.config.notify_urls and status in ("failed", "succeeded"):
             notify_finished()  # its own task: a slow receiver never holds this job or its budget
         return status
