@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 from urllib.parse import urlparse
 
 HERE = Path(__file__).resolve().parent
@@ -133,7 +133,8 @@ def percentile(values: list[float], p: float) -> float:
 
 # ---------------------------------------------------------------- the Python client (second process)
 def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable",
-                 pace: float = 0.0) -> tuple[list[float], dict]:
+                 pace: float = 0.0, starts: Optional[list[float]] = None) -> tuple[list[float], dict]:
+    """Sequential GETs until stop(): their latencies (ms) and status counts; `starts` gets each one's wall time."""
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     rng = random.Random(1)
@@ -143,6 +144,8 @@ def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable",
         path, etag = targets[rng.randrange(len(targets))]
         headers = {"If-None-Match": etag} if etag else {}
         t = time.perf_counter()
+        if starts is not None:
+            starts.append(time.time())
         try:
             conn.request("GET", path, headers=headers)
             r = conn.getresponse()
@@ -250,8 +253,9 @@ def main(argv: list[str]) -> None:
             checks[0] += 1
             return checks[0] % 20 == 0 and stop_file.exists()
 
-        lat, counts = _client_loop(base, targets, stop, pace)
-        out.write_text(json.dumps({"latencies_ms": lat, **counts}))
+        starts: list[float] = []
+        lat, counts = _client_loop(base, targets, stop, pace, starts)
+        out.write_text(json.dumps({"latencies_ms": lat, "started_at": starts, **counts}))
     elif cmd == "post":  # post BASE PATH DURATION INDEX STRIDE BUDGETS PREFIX
         n, e = _post_loop(argv[1], argv[2], float(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]), argv[7])
         print(json.dumps([n, e]))
