@@ -28,7 +28,9 @@ class DatabaseConnection:
 
 
 class RequestLog:
-    """One access line per request: method, path, status, milliseconds (health checks and scrapes at DEBUG).
+    """One access line per request: method, path, status, milliseconds. Routine requests log at DEBUG: health
+    checks, scrapes, and a 304 (a poll that found nothing changed: an open Job Center sends one every few
+    seconds, some 40,000 lines a day per tab, and each line costs about as much as the answer).
 
     The line's text is escaped where it is rendered (core.logs), so a path cannot forge a line.
     """
@@ -39,10 +41,10 @@ class RequestLog:
         req.context.started = time.perf_counter()
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object, ok: bool) -> None:
-        level = logging.DEBUG if req.path in self.ROUTINE else logging.INFO
+        status = int(resp.status[:3]) if isinstance(resp.status, str) else int(resp.status)
+        level = logging.DEBUG if status == 304 or req.path in self.ROUTINE else logging.INFO
         if log.isEnabledFor(level):
             elapsed = (time.perf_counter() - req.context.started) * 1000
-            status = int(resp.status[:3]) if isinstance(resp.status, str) else int(resp.status)
             log.log(level, "%s %s %s %.1fms", escape(req.method), escape(req.relative_uri), status, elapsed,
                     extra={"method": req.method, "path": req.relative_uri, "status": status,
                            "duration_ms": round(elapsed, 2)})

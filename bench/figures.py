@@ -40,8 +40,8 @@ class Sizes:
     seed_budgets: int = 1000
     scrapes: int = 10
     seed_recent_per_budget: int = 20
-    poll_seconds: float = 3.0  # per round; rounds alternate ours and the anchor, p99 = median over rounds
-    poll_rounds: int = 9  # 5 rounds of 2 s: p99 rounds ranged 0.54-13.9 ms on a busy machine
+    poll_seconds: float = 1.0  # per round; rounds alternate ours and the anchor, p99 = median over rounds
+    poll_rounds: int = 30  # short rounds: a noisy second hits all three alike (16 x 2.5 s: halves differed 2x)
     purge_before_seconds: float = 10.0
     suggest: tuple[int, int] = (10_000, 100_000)
     peer_jobs: int = 5000  # ours on PostgreSQL + Redis and each peer, interleaved rounds
@@ -402,8 +402,11 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
 
         def summary(name: str) -> dict:
             rs = runs[name]
+            halves = [_median([r["p99_ms"] for r in rs[i::2]]) for i in (0, 1)]  # two independent sets of rounds
             return {"p99_ms": _median([r["p99_ms"] for r in rs]), "p50_ms": _median([r["p50_ms"] for r in rs]),
-                    "p99_rounds_ms": [r["p99_ms"] for r in rs], "requests": sum(r["requests"] for r in rs),
+                    "p99_rounds_ms": [r["p99_ms"] for r in rs], "p99_halves_ms": halves,
+                    "halves_differ_pct": round(abs(halves[0] - halves[1]) / max(min(halves), 1e-9) * 100, 1),
+                    "requests": sum(r["requests"] for r in rs),
                     "s200": sum(r["s200"] for r in rs), "s304": sum(r["s304"] for r in rs),
                     "other": sum(r["other"] for r in rs), "tool": rs[0]["tool"]}
 
@@ -415,6 +418,8 @@ def polls_and_purge(tmp: Path, sizes: Sizes) -> list[Figure]:
         poll304.ours, poll304.anchor = ours304["p99_ms"], hello_res["p99_ms"]
         poll304.ratio = poll304.value = _ratio(poll304.ours, poll304.anchor)
         poll304.detail = {"ours": ours304}
+        for fig, mine in ((poll, ours), (poll304, ours304)):  # the ratio of each half of the rounds: its repeatability
+            fig.detail["ratio_halves"] = [_ratio(a, b) for a, b in zip(mine["p99_halves_ms"], hello_res["p99_halves_ms"])]
 
         # metrics: the first scrape folds the finished jobs into the tallies once; later ones read the tallies
         try:

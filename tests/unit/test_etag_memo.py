@@ -1,6 +1,7 @@
 """Polls of an unchanged database are answered 304 from memory; any commit anywhere invalidates that."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from models.db import database
@@ -68,3 +69,12 @@ def test_the_memory_keeps_a_bounded_number_of_bytes():
         memo.remember(req, f'W/"{i}"', b"x" * 100)
     assert memo._local.size <= 1000 and len(memo._entries()) == 10
     assert list(memo._entries())[-1] == "/api/jobs/49"
+
+
+def test_a_poll_that_found_nothing_changed_is_logged_at_debug_a_changed_one_at_info(client, services, caplog):
+    services.jobs.create("budget_sync", "demo")
+    with caplog.at_level(logging.DEBUG, logger="api.request"):
+        etag = client.simulate_get("/api/jobs?budgetId=demo").headers["ETag"]
+        assert client.simulate_get("/api/jobs?budgetId=demo", headers={"If-None-Match": etag}).status_code == 304
+    levels = [(r.levelno, r.getMessage().split()[2]) for r in caplog.records if r.name == "api.request"]
+    assert levels == [(logging.INFO, "200"), (logging.DEBUG, "304")]
