@@ -14,7 +14,8 @@ user re-filed, where the vote's latest category wins: what issue 17 asks, so it 
 Training (`train`):
 1. Choose and calibrate: fit both classifiers and the votes on the oldest 80 % of the history (by
    date; of its newest CALIBRATION_WINDOW transactions for a long history, FAST_WINDOW beyond
-   FAST_HISTORY) and suggest for the newest 20 %. Payees seen before and payees never seen are decided separately: each keeps the simplest
+   FAST_HISTORY) and suggest for the newest 20 %. Payees seen before and payees never seen are
+   decided separately: each keeps the simplest
    option (the baseline's classifier; the "refiled" policy) unless another was right clearly more
    often on the same rows (`_pick`: a one-sided McNemar test), so noise does not move it away from
    the baseline. The chosen suggestions' (raw score, right?) pairs fit the calibrators
