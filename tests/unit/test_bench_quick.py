@@ -13,8 +13,9 @@ from bench.figures import Figure
 ISSUE_KEYS = {"idle_start_p95_ms", "idle_worker_cpu_pct", "throughput_ratio", "commits_per_job", "http_create_ratio",
               "poll_p99_ratio", "poll_304_p99_ratio", "suggest_10k_s", "purge_1m_s", "purge_added_p99_ms",
               "metrics_scrape_1m_ms",  # issue 14
-              # issue 15: ours on PostgreSQL + Redis and the peers, measured in the same run
-              "throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s", "peer_procrastinate_jobs_s",
+              # issue 15: ours on SQLite and on PostgreSQL + Redis, and the peers, in the same interleaved rounds
+              "throughput_sqlite_jobs_s", "throughput_scaleout_jobs_s", "peer_celery_jobs_s", "peer_rq_jobs_s",
+              "peer_procrastinate_jobs_s",
               "suggest_100k_s", "suggest_100k_rss_mib",  # issue 17
               # issue 15, item 2: sync_and_suggest on the real Actual server, cold and warm
               "e2e_100k_cold_s", "e2e_100k_warm_s", "e2e_100k_rss_mib", "poll_p99_during_e2e_ms"}
