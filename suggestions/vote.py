@@ -40,16 +40,29 @@ class Vote:
         return (self.winner + 0.5) / (self.total + 1.0)
 
 
-def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[Sequence[str]] = None) -> dict[str, Vote]:
-    """One vote per payee key of the categorized history (categories outside `known` do not vote).
-
-    `keys` (payee_key of each transaction) may be passed when already computed."""
+def _payee_sequences(history: Sequence[Transaction], known: set[str], keys: Optional[Sequence[str]] = None,
+                     cut: Optional[int] = None) -> tuple[dict[str, list[Transaction]], dict[str, int]]:
+    """Each payee key's transactions in history order (categories outside `known` left out), and, with `cut`,
+    how many of each came before index `cut`."""
     seqs: dict[str, list[Transaction]] = {}
+    before: dict[str, int] = {}
     for i, t in enumerate(history):
+        if i == cut:
+            before = {key: len(seq) for key, seq in seqs.items()}
         if t.category_id in known:
             key = keys[i] if keys is not None else payee_key(t)
             if key:
                 seqs.setdefault(key, []).append(t)
+    if cut is not None and cut >= len(history):
+        before = {key: len(seq) for key, seq in seqs.items()}
+    return seqs, before
+
+
+def build_votes(history: Sequence[Transaction], known: set[str], keys: Optional[Sequence[str]] = None) -> dict[str, Vote]:
+    """One vote per payee key of the categorized history (categories outside `known` do not vote).
+
+    `keys` (payee_key of each transaction) may be passed when already computed."""
+    seqs, _ = _payee_sequences(history, known, keys)
     ordered = all(a.date <= b.date for a, b in zip(history, history[1:]))
     votes: dict[str, Vote] = {}
     for key, seq in seqs.items():
@@ -65,15 +78,7 @@ def build_votes_split(history: Sequence[Transaction], known: set[str], keys: Seq
 
     A payee's votes before the cut come from the prefix of its own sequence; a payee with nothing at or
     after the cut shares one Vote in both."""
-    seqs: dict[str, list[Transaction]] = {}
-    before: dict[str, int] = {}
-    for i, t in enumerate(history):
-        if t.category_id in known:
-            key = keys[i]
-            if key:
-                seqs.setdefault(key, []).append(t)
-                if i < cut:
-                    before[key] = before.get(key, 0) + 1
+    seqs, before = _payee_sequences(history, known, keys, cut)
     votes: dict[str, Vote] = {}
     at_cut: dict[str, Vote] = {}
     for key, seq in seqs.items():

@@ -334,9 +334,9 @@ class ActualConnector:
     def transactions(self) -> list[Transaction]:
         """Read in one pass (no list of raw rows beside the result); repeated texts (accounts, payees,
         categories, notes) share one string each. Kept while the copy is unchanged, so a job's next step
-        (suggestions after a first sync) reads nothing again. Keeps the copy's index summary when it has none yet (after
-        a first download: the uncategorized ids for the next generate; the row digests are left out, a later
-        pull that finds new messages reads them before it downloads)."""
+        (suggestions after a first sync) reads nothing again. Keeps the copy's index summary when it has
+        none yet (after a first download: the uncategorized ids for the next generate; the row digests are
+        left out, a later pull that finds new messages reads them before it downloads)."""
         index = CopyIndex(self.data_dir)
         state = file_state(self.db_path)
         if state is not None and self._read is not None and self._read[0] == state:
