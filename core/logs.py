@@ -132,6 +132,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         root.addHandler(ours)
     ours.setFormatter(make_formatter(fmt))
     root.setLevel(level)
+    lean_records()
     logging.captureWarnings(True)  # Python warnings (a library's ConvergenceWarning) become lines like any other
     for handler in root.handlers:  # a handler someone else added (pytest's) still never sees a secret
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
@@ -139,13 +140,29 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     adopt_third_party_loggers()
 
 
+def lean_records() -> None:
+    """Stop every LogRecord from looking up what no format here prints: its caller's file and line, thread and
+    process (the logging HOWTO's "Optimization"; a no-op job logs a line, and each lookup is a cost per job)."""
+    logging._srcfile = None  # type: ignore[attr-defined]  # documented switch: no sys._getframe() walk per record
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
+
 def adopt_third_party_loggers() -> None:
-    """Remove the handlers huey_consumer and gunicorn attach to their loggers, so their lines reach ours once."""
+    """Remove the handlers huey_consumer and gunicorn attach to their loggers, so their lines reach ours once.
+
+    Below DEBUG, huey's own logger stops at WARNING: its INFO lines are the routine ones RoutineFilter demotes
+    ("Executing", "executed in"), and creating two records per task only to drop them cost a draining worker
+    about a tenth of a no-op job. huey.consumer (start, stop, worker health) keeps the root's level.
+    """
     for name in THIRD_PARTY_LOGGERS:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         logger.propagate = True
+    root_level = logging.getLogger().level
+    debug = root_level <= logging.DEBUG
+    logging.getLogger("huey").setLevel(logging.NOTSET if debug else max(root_level, logging.WARNING))
+    logging.getLogger("huey.consumer").setLevel(logging.NOTSET if debug else root_level)
     for name in ("huey", "huey.consumer.Scheduler"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RoutineFilter) for f in logger.filters):

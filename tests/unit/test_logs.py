@@ -90,3 +90,19 @@ def test_third_party_handlers_are_removed_so_each_line_prints_once(monkeypatch):
         root.setLevel(saved[1])
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1 and SECRET not in lines[0] and lines[0].endswith("Huey consumer started with ***")
+
+
+def test_below_debug_huey_routine_records_are_never_created_but_the_consumer_still_speaks():
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", "text")
+        assert not logging.getLogger("huey").isEnabledFor(logging.INFO)  # "Executing …": not even a record
+        assert logging.getLogger("huey").isEnabledFor(logging.WARNING)  # "Task … was revoked" still prints
+        assert logging.getLogger("huey.consumer").isEnabledFor(logging.INFO)  # start and stop lines
+        configure_logging("DEBUG", "text")
+        assert logging.getLogger("huey").isEnabledFor(logging.DEBUG)  # with DEBUG on, every huey line is there
+    finally:
+        root.handlers, _ = saved
+        root.setLevel(saved[1])
+        configure_logging(logging.getLevelName(saved[1]), "text")
