@@ -16,7 +16,8 @@ def sync_types(registry: JobRegistry) -> list[str]:
 def last_successful_sync(budget_id: str, types: list[str]) -> Optional[dt.datetime]:
     """When the budget's latest successful sync ended (index job_budget_status_completed), or None."""
     return (Job.select(Job.completed_at)
-            .where(Job.budget_id == budget_id, Job.status == "succeeded", Job.type.in_(types))
+            .where(Job.budget_id == budget_id, Job.status == "succeeded", Job.type.in_(types),
+                   Job.completed_at.is_null(False))  # the index is partial (migration 0007)
             .order_by(Job.completed_at.desc()).limit(1).scalar())
 
 
@@ -26,7 +27,8 @@ def last_successful_syncs(types: list[str]) -> dict[str, Optional[dt.datetime]]:
 
     latest = Job.alias()
     last = (latest.select(latest.completed_at)
-            .where(latest.budget_id == Budget.id, latest.status == "succeeded", latest.type.in_(types))
+            .where(latest.budget_id == Budget.id, latest.status == "succeeded", latest.type.in_(types),
+                   latest.completed_at.is_null(False))
             .order_by(latest.completed_at.desc()).limit(1))
     rows = Budget.select(Budget.id, last.alias("last_sync")).tuples()
     return {budget_id: dt.datetime.fromisoformat(at) if isinstance(at, str) else at for budget_id, at in rows}

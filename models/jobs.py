@@ -44,7 +44,8 @@ class JobStep(BaseModel):
     """One ordered step of a job."""
 
     id = pw.AutoField()
-    job = pw.ForeignKeyField(Job, backref="steps", on_delete="CASCADE", column_name="job_id")
+    # index=False: job_step_position (job_id, position) serves every lookup by job (migration 0007)
+    job = pw.ForeignKeyField(Job, backref="steps", on_delete="CASCADE", column_name="job_id", index=False)
     step_type = pw.CharField(max_length=32)
     position = pw.IntegerField()
     status = pw.CharField(max_length=16, default="pending")
@@ -63,7 +64,8 @@ class JobEvent(BaseModel):
     """One transition of a job or a step, with a message a person can read."""
 
     id = pw.AutoField()
-    job = pw.ForeignKeyField(Job, backref="events", on_delete="CASCADE", column_name="job_id")
+    # index=False: job_event_job (job_id, id) serves every lookup by job (migration 0007)
+    job = pw.ForeignKeyField(Job, backref="events", on_delete="CASCADE", column_name="job_id", index=False)
     step_id = pw.IntegerField(null=True)
     status = pw.CharField(max_length=16)
     message = pw.TextField()
@@ -74,7 +76,7 @@ class JobEvent(BaseModel):
 
 
 class BudgetLock(BaseModel):
-    """At most one running job per budget; expires when its worker stops heartbeating."""
+    """At most one running job per budget; expires when its worker stops heartbeating (SQLite: WITHOUT ROWID, 0007)."""
 
     budget_id = pw.CharField(primary_key=True, max_length=64)
     job_id = pw.CharField(max_length=36)
