@@ -106,13 +106,18 @@ _STEP_CONVERT = _converters(STEP_FIELDS)
 
 
 def _model(model: type[M], convert: list, row: Sequence[Any]) -> M:
-    """A model instance from a row in `sorted_fields` order, as peewee's own cursor would build it."""
+    """A model instance from a row in `sorted_fields` order, in the state peewee's own cursor leaves it.
+
+    Peewee's constructor stores each keyword through its field's descriptor (a dict write and a dirty mark per
+    column, then the marks cleared); for raw column values that is exactly `__data__`, set here in one go
+    (a third of a no-op job's claim in Python time).
+    """
     data = {}
     for i, name, python_value in convert:
         value = row[i]
         data[name] = python_value(value) if python_value is not None and value is not None else value
-    obj = model(__no_default__=1, **data)
-    obj._dirty.clear()
+    obj = model.__new__(model)
+    obj.__data__, obj._dirty, obj.__rel__ = data, set(), {}
     return obj
 
 
