@@ -10,6 +10,8 @@ from huey.api import Huey
 from huey.constants import EmptyData
 from huey.storage import SqliteStorage
 
+from core.baton import Baton
+
 
 class TunedSqliteStorage(SqliteStorage):
     """Huey's SQLite storage with synchronous=NORMAL (safe in WAL mode across process crashes), and two
@@ -52,8 +54,43 @@ class ConsumerHook:
         return super().create_consumer(**options)
 
 
-class TunedSqliteHuey(ConsumerHook, SqliteHuey):
-    """SqliteHuey on the tuned storage."""
+class BatonTurns:
+    """A worker thread takes the process's baton to dequeue and holds it until its task returns (core/baton.py).
+
+    Only for a queue whose dequeue does not block (SQLite): a thread holding the baton through a blocking read
+    would keep the other from its next task. Without a baton (the default), Huey as it is.
+    """
+
+    baton: Optional[Baton] = None
+    baton_wait_seconds = 0.5  # a thread that waited this long polls again, as on an empty queue
+
+    def dequeue(self):  # noqa: ANN201 - Huey's signature
+        baton = self.baton
+        if baton is None or baton.held():
+            return super().dequeue()
+        if not baton.take(self.baton_wait_seconds):
+            return None
+        try:
+            task = super().dequeue()
+        except BaseException:
+            baton.give_back()
+            raise
+        if task is None:
+            baton.give_back()
+        return task
+
+    def execute(self, task, timestamp=None):  # noqa: ANN001, ANN201 - Huey's signature
+        baton = self.baton
+        if baton is None or not baton.held():
+            return super().execute(task, timestamp)
+        try:
+            return super().execute(task, timestamp)
+        finally:
+            baton.give_back()
+
+
+class TunedSqliteHuey(ConsumerHook, BatonTurns, SqliteHuey):
+    """SqliteHuey on the tuned storage, taking turns on a baton when one is given."""
 
     storage_class = TunedSqliteStorage
 
@@ -63,13 +100,16 @@ class HookedRedisHuey(ConsumerHook, RedisHuey):
 
 
 def make_huey(queue_url: str, name: str = "budget-assist",
-              before_consumer: Optional[Callable[[], None]] = None) -> Huey:
+              before_consumer: Optional[Callable[[], None]] = None, baton: Optional[Baton] = None) -> Huey:
     """A Huey for `queue_url` (sqlite:///path or redis://host:port/db); results are not stored.
 
-    `before_consumer` runs in huey_consumer before the consumer starts (the worker's logging set-up).
+    `before_consumer` runs in huey_consumer before the consumer starts (the worker's logging set-up); `baton`,
+    on SQLite, makes the worker threads take turns around each task (core/baton.py).
     """
     huey = _make_huey(queue_url, name)
     huey.before_consumer = before_consumer
+    if isinstance(huey, BatonTurns):
+        huey.baton = baton
     return huey
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import peewee as pw
 
@@ -49,7 +50,8 @@ class JobOrchestrator:
     def __init__(self, service: JobService, runners: StepRunners, *, worker: str,
                  heartbeat_seconds: float = 2.0, shutting_down: Callable[[], bool] = lambda: False,
                  monotonic: Callable[[], float] = time.monotonic,
-                 on_thread_exit: Optional[Callable[[], None]] = None) -> None:
+                 on_thread_exit: Optional[Callable[[], None]] = None,
+                 step_work: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
         self.service = service
         self.runners = runners
         self.worker = worker
@@ -57,6 +59,7 @@ class JobOrchestrator:
         self.shutting_down = shutting_down
         self.monotonic = monotonic
         self.on_thread_exit = on_thread_exit
+        self.step_work = step_work  # around each step's own work: the worker lends its baton (core/baton.py)
 
     def run(self, job_id: str) -> RunOutcome:
         """Run the job if it is queued, due and its budget is free; otherwise leave it as it is."""
@@ -99,7 +102,8 @@ class JobOrchestrator:
                                   progress=self._progress(job_id, step.id, checkpoint), checkpoint=checkpoint,
                                   scope=scope)
                 runner = self.runners[step.step_type]
-                result = runner(ctx)
+                with self.step_work():
+                    result = runner(ctx)
                 step = self.service.advance(job_id, step.id, result.result, result.summary)
             return RunOutcome("succeeded")
         except CancelRequested:

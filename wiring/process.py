@@ -11,6 +11,7 @@ import threading
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Iterator, Optional, Protocol
 
+from core.baton import Baton
 from core.config import Config
 from core.logs import configure_logging
 from core.redact import register_secrets
@@ -53,8 +54,9 @@ class Worker(Protocol):
 class Process:
     """A process's services, built once on first use, and the orchestrator and reconciler over them."""
 
-    def __init__(self, config: Config, queue: Optional[JobQueue] = None) -> None:
+    def __init__(self, config: Config, queue: Optional[JobQueue] = None, baton: Optional[Baton] = None) -> None:
         self.config = config
+        self.baton = baton or Baton()  # the worker threads' turns (core/baton.py); a step's work lends it out
         self.queue = queue  # set before the first services() call (by tasks.py: the queue needs the tasks, the tasks this)
         self._lock = threading.Lock()
         self._services: Optional[Services] = None
@@ -90,7 +92,8 @@ class Process:
         s = self.services()
         return JobOrchestrator(s.jobs, s.runners, worker=f"{self.config.host_name}:{os.getpid()}",
                                heartbeat_seconds=self.config.heartbeat_interval_seconds,
-                               shutting_down=shutting_down, on_thread_exit=database.close)
+                               shutting_down=shutting_down, on_thread_exit=database.close,
+                               step_work=self.baton.lent)
 
     def presence(self) -> WorkerPresence:
         """This worker process's liveness row (one per process; huey calls the startup hook per worker thread)."""
@@ -141,5 +144,6 @@ def worker_logging(config: Config) -> None:
 
 
 config = Config.from_env()
-huey = make_huey(config.queue_url, config.queue_name, before_consumer=lambda: worker_logging(config))
 process = Process(config)
+huey = make_huey(config.queue_url, config.queue_name, before_consumer=lambda: worker_logging(config),
+                 baton=process.baton)

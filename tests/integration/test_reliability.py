@@ -155,6 +155,17 @@ def test_eight_clients_four_budgets_two_workers(stack_factory):
     assert "database is locked" not in stack.logs()
 
 
+def test_one_worker_runs_two_budgets_slow_steps_side_by_side(stack_factory):
+    """The worker's threads take turns around each task (core/baton.py), never during a step's own work."""
+    stack = stack_factory(FAST_RECOVERY, workers=1)
+    budgets = [make_budget(stack, f"Slow bank {i}", delay_on={"pull_latest": 3}) for i in range(2)]
+    jobs = [stack.post_job("budget-sync", budget) for budget in budgets]
+    finals = [stack.wait_job(job["id"], 30)["job"] for job in jobs]
+    assert [j["status"] for j in finals] == ["succeeded", "succeeded"]
+    (s1, e1), (s2, e2) = sorted((iso(j["startedAt"]), iso(j["completedAt"])) for j in finals)
+    assert s2 < e1, f"the second budget's sync waited for the first: {s1}-{e1} then {s2}-{e2}"
+
+
 def test_cancel_queued_and_running_jobs(stack_factory):
     stack = stack_factory(FAST_RECOVERY, workers=1)
     budget = make_budget(stack, "Slow", delay_on={"pull_latest": 20})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pytest
 
@@ -129,6 +130,27 @@ def test_a_failed_step_still_closes_what_the_job_opened(services):
     job_id = svc.create("sync_and_suggest", "demo").job.id
     assert orch.run(job_id).status == "failed"
     assert log == ["opened", "sync", "closed"]
+
+
+def test_only_each_steps_own_work_runs_inside_step_work(services):
+    log = []
+
+    @contextmanager
+    def step_work():
+        log.append("lend")
+        yield
+        log.append("take back")
+
+    def run(ctx):
+        log.append(ctx.step_type)
+        return StepOutcome({})
+
+    svc = JobService(services.registry, services.jobs.queue)
+    orch = JobOrchestrator(svc, {"sync": run, "suggestions": run}, worker="test:1", heartbeat_seconds=0.2,
+                           step_work=step_work)
+    job_id = svc.create("sync_and_suggest", "demo").job.id
+    assert orch.run(job_id).status == "succeeded"
+    assert log == ["lend", "sync", "take back", "lend", "suggestions", "take back"]
 
 
 def test_progress_is_recorded_on_the_step(services, orchestrator):
