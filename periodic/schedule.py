@@ -56,7 +56,8 @@ def register(huey: Huey, worker: Worker, reconcile: TaskWrapper, notify_finished
             if not claim_slot("retention", dt.timedelta(hours=23), s.jobs.clock()):
                 return 0
             WorkerDirectory(config.heartbeat_timeout_seconds).forget_old()  # rows of workers killed long ago
-            return purge_old_jobs(config.job_retention_days)
+            with worker.baton.lent():  # minutes on a large history: the other worker threads run jobs meanwhile
+                return purge_old_jobs(config.job_retention_days)
 
     @huey.periodic_task(crontab(minute="*"))
     def announce_finished_jobs() -> int:

@@ -31,6 +31,7 @@ class Worker(Protocol):
     """What the Huey tasks take from their process: its configuration, a connection, an orchestrator, a reconciler."""
 
     config: Config
+    baton: Baton  # the worker threads' turns around each task (core/baton.py)
 
     def connected(self) -> AbstractContextManager[Any]:
         """The process's services with a database connection held for the block."""
