@@ -81,9 +81,12 @@ def test_correct_by_keyboard_categorize_by_hand_always_apply_and_undo(page: Page
     expect(by_hand).to_have_count(1, timeout=UI_TIMEOUT_MS)
     expect(by_hand.get_by_test_id("suggestion-category")).to_have_text("Charity")
 
-    # 3. approve a group with "Always" (a rule)
-    group = page.locator('[data-testid="suggestion-group"]', has_not=page.locator('[data-status="approved"]')).first
-    payee = group.get_attribute("data-payee")
+    # 3. approve a group with "Always" (a rule): one whose rows all propose one category, since a payee approved
+    #    with two categories in one apply gets no rule by design (rulesNotCreated); the demo's data decides
+    #    which group comes first, and a mixed one there made this test fail now and then
+    candidates = page.locator('[data-testid="suggestion-group"]', has_not=page.locator('[data-status="approved"]'))
+    payee = next(g.get_attribute("data-payee") for g in candidates.all()
+                 if len(set(g.get_by_test_id("suggestion-category").all_text_contents())) == 1)
     group = page.locator(f'[data-testid="suggestion-group"][data-payee="{payee}"]')
     group.get_by_test_id("group-always").check()
     group.get_by_test_id("group-approve").click()
