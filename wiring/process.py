@@ -55,9 +55,9 @@ class Worker(Protocol):
 class Process:
     """A process's services, built once on first use, and the orchestrator and reconciler over them."""
 
-    def __init__(self, config: Config, queue: Optional[JobQueue] = None, baton: Optional[Baton] = None) -> None:
+    def __init__(self, config: Config, queue: Optional[JobQueue] = None) -> None:
         self.config = config
-        self.baton = baton or Baton()  # the worker threads' turns (core/baton.py); a step's work lends it out
+        self.baton = Baton()  # the worker threads' turns (core/baton.py); a step's work lends it out
         self.queue = queue  # set before the first services() call (by tasks.py: the queue needs the tasks, the tasks this)
         self._lock = threading.Lock()
         self._services: Optional[Services] = None
