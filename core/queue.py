@@ -1,8 +1,10 @@
 """The Huey instance for a QUEUE_URL: SQLite by default, Redis to scale out."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 from urllib.parse import urlparse
 
 from huey import RedisHuey, SqliteHuey
@@ -11,30 +13,76 @@ from huey.constants import EmptyData
 from huey.storage import SqliteStorage
 
 from core.baton import Baton
+from core.file_lock import WriterFileLock, writer_lock_for
 
 
 class TunedSqliteStorage(SqliteStorage):
-    """Huey's SQLite storage with synchronous=NORMAL (safe in WAL mode across process crashes), and two
-    per-task writes made single statements.
+    """Huey's SQLite storage with synchronous=NORMAL (safe in WAL mode across process crashes), three
+    per-task writes made single statements, and every write taken in turn with the other processes.
 
-    Huey runs every task with a dequeue (a quick check, then BEGIN EXCLUSIVE, SELECT, DELETE, COMMIT) and
-    a delete of its revoke key (BEGIN EXCLUSIVE, SELECT, COMMIT, even when there is none). Here the
-    dequeue is one DELETE ... RETURNING (a write statement takes the write lock before it reads, so the
-    busy timeout applies) and the revoke key is only deleted when there is one.
+    Huey runs every task with an enqueue (BEGIN EXCLUSIVE, INSERT, COMMIT), a dequeue (a quick check, then
+    BEGIN EXCLUSIVE, SELECT, DELETE, COMMIT) and a delete of its revoke key (BEGIN EXCLUSIVE, SELECT, COMMIT,
+    even when there is none). Here the enqueue is one INSERT and the dequeue one DELETE ... RETURNING, each
+    atomic on its own (a write statement takes the write lock before it reads, so the busy timeout applies),
+    and the revoke key is only deleted when there is one. Each write first takes the file's writer lock
+    (core/file_lock.py), so a web process enqueueing never sleeps in SQLite's busy handler behind another.
     """
 
     _dequeue_sql = ("delete from task where id = (select id from task where queue = ? "
                     "order by priority desc, id limit 1) returning data")
 
+    _enqueue_sql = "insert into task (queue, data, priority) values (?, ?, ?)"
+    _writer_lock: Optional[WriterFileLock] = None
+
     def _create_connection(self):  # noqa: ANN202 - Huey's signature
         conn = super()._create_connection()
         conn.execute("pragma synchronous=1")
+        if self._writer_lock is None:
+            self._writer_lock = writer_lock_for(self.filename, self._timeout)
         return conn
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection, holding the storage's thread lock and then the file's writer lock."""
+        with self.lock:
+            conn = self.conn
+            if self._writer_lock is None:
+                yield conn
+                return
+            with self._writer_lock.held():
+                yield conn
+
+    @contextlib.contextmanager
+    def db(self, commit=False, close=False):  # noqa: ANN001, ANN201 - Huey's signature
+        if not commit:
+            with super().db(commit, close) as cursor:
+                yield cursor
+            return
+        with self._writing() as conn:  # Huey's own transaction, inside the writer lock
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self.begin_sql)
+                yield cursor
+            except Exception:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                cursor.close()
+                if close:
+                    conn.close()
+                    self._conn = None
+
+    def enqueue(self, data, priority=None):  # noqa: ANN001, ANN201 - Huey's signature
+        with self._writing() as conn:
+            conn.execute(self._enqueue_sql, (self.name, self.to_blob(data), priority or 0))
 
     def dequeue(self):  # noqa: ANN201 - Huey's signature
         if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
             return None
-        rows = self.sql(self._dequeue_sql, (self.name,), results=True)
+        with self._writing() as conn:
+            rows = conn.execute(self._dequeue_sql, (self.name,)).fetchall()
         return rows[0][0] if rows else None
 
     def pop_data(self, key):  # noqa: ANN001, ANN201 - Huey's signature

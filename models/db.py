@@ -14,6 +14,8 @@ from typing import Any, Iterator, Optional, Sequence
 import peewee
 from playhouse.db_url import connect, parse
 
+from core.file_lock import WriterFileLock, writer_lock_for
+
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {
@@ -33,6 +35,7 @@ def open_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
+        _use_writer_lock(db, writer_lock_for(path))
     elif url.startswith(("postgres", "postgresql")):
         scheme, rest = url.split("://", 1)
         if "+pool" not in scheme:
@@ -40,6 +43,8 @@ def open_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         db = connect(url, max_connections=pool_size, stale_timeout=300, timeout=10)
     else:
         db = connect(url)
+    if not url.startswith("sqlite"):
+        _use_writer_lock(db, None)
     database.initialize(db)
     return db
 
@@ -82,14 +87,26 @@ def change_marker() -> Optional[tuple[int, int]]:
 # releasing it wakes the next at once, where SQLite's busy handler would sleep 1, 2, 5, 10 ms... between
 # tries (py-spy: a quarter of a draining worker's job-thread time waited in BEGIN IMMEDIATE).
 _process_writer = threading.RLock()
+# Then the processes on one file take turns on its writer lock file (core/file_lock.py), for the same reason
+# across processes: the web's and the worker's. Kept with the database it belongs to.
+_writer: dict[str, Any] = {"db": None, "file": None}
+
+
+def _use_writer_lock(db: peewee.Database, lock: Optional[WriterFileLock]) -> None:
+    """Make `lock` the writer lock of `db`, the database now open, closing the previous one's."""
+    previous = _writer["file"]
+    _writer.update(db=db, file=lock)
+    if previous is not None:
+        previous.close()
 
 
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """A transaction that takes the write lock up front (SQLite refuses read-to-write upgrades under load).
 
-    On SQLite the threads of one process also take turns on a process-wide lock first; a block nested in
-    an open transaction becomes a savepoint and takes nothing (it may already hold SQLite's lock).
+    On SQLite the threads of one process also take turns on a process-wide lock first, then the processes on
+    the file's writer lock; a block nested in an open transaction becomes a savepoint and takes nothing (it
+    may already hold SQLite's lock).
     """
     if not is_sqlite():
         with database.atomic():
@@ -99,8 +116,14 @@ def write_transaction() -> Iterator[None]:
         with database.atomic():
             yield
         return
-    with _process_writer, database.atomic("IMMEDIATE"):
-        yield
+    with _process_writer:
+        file_lock = _writer["file"] if _writer["db"] is database.obj else None
+        if file_lock is None:
+            with database.atomic("IMMEDIATE"):
+                yield
+            return
+        with file_lock.held(), database.atomic("IMMEDIATE"):
+            yield
 
 
 _PARAM_SQL: dict[tuple[str, str], str] = {}
