@@ -2,9 +2,9 @@
 
 SQLite tells a process that finds the write lock taken to sleep and try again 1, 2, 5, 10 ms and more later.
 With two web processes creating jobs (each a write to app.db and one to queue.db), those sleeps left a core
-idle: 910 req/s at 1.03 cores busy with one thread per process. Each writer first takes this `flock`; a
-waiter tries again after 50 µs, doubling to 1 ms, so it takes its turn about when the holder's ends: 1,420
-req/s at 1.55 cores busy.
+idle: 903-926 req/s at 1.03 cores busy with one request thread per process. Each writer first takes this
+`flock`; a waiter tries again after 50 µs, doubling to 1 ms, so it takes its turn about when the holder's
+ends: 1,219-1,362 req/s at 1.53-1.59 cores busy.
 
 The lock is advisory and held only around one write transaction. A process that dies holding it loses it
 with its file descriptor, and a waiter gives up after `timeout` seconds, as SQLite's busy timeout would.
