@@ -64,6 +64,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _not_negative(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value:g}")
+    return value
+
+
 NOTIFY_EVENTS = ("failure", "suggestions", "success")
 
 
@@ -133,6 +140,7 @@ class Config:
     session_days: int = 30
     snapshot_keep: int = 10
     max_budgets: int = 50
+    actual_list_seconds: float = 30.0  # each web process asks the Actual server for its files at most this often
     log_format: str = "text"  # text | json (one object per line)
     metrics_token: Optional[str] = field(default=None, repr=False)
     notify_urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs; they may hold credentials
@@ -187,6 +195,7 @@ class Config:
             session_days=_int(env, "SESSION_DAYS", 30, minimum=1),
             snapshot_keep=_int(env, "SNAPSHOT_KEEP", 10, minimum=1),
             max_budgets=_int(env, "MAX_BUDGETS", 50, minimum=1),
+            actual_list_seconds=_not_negative(env, "ACTUAL_LIST_SECONDS", 30.0),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
             metrics_token=env.get("METRICS_TOKEN") or None,
             notify_urls=tuple(u for u in re.split(r"[\s,]+", env.get("NOTIFY_URLS", "")) if u),

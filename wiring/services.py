@@ -68,7 +68,8 @@ def actual_session_provider(config: Config) -> Optional[Callable[[], Any]]:
 def build_services(config: Config, queue: JobQueue, registry: Optional[JobRegistry] = None) -> Services:
     """Wire the services for `config` (the database must be open), with the job types of BA_PLUGINS."""
     session = actual_session_provider(config)
-    budgets = BudgetService(actual_session=session, max_budgets=config.max_budgets)
+    budgets = BudgetService(actual_session=session, list_ttl_seconds=config.actual_list_seconds,
+                            max_budgets=config.max_budgets)
     llm = None
     if config.llm_enabled:
         llm = LlmAdvisor(LlmClient(config.llm_base_url, config.llm_model, config.llm_api_key,

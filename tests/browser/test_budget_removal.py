@@ -21,7 +21,7 @@ def stack(actual_install, actual_server, tmp_path_factory):
     """A stack of its own on the Actual server; one web worker, so what the API lists is what the page gets."""
     s = Stack(tmp_path_factory.mktemp("removal-stack") / "data",
               {"ACTUAL_SERVER_URL": actual_server.url, "ACTUAL_PASSWORD": actual_server.password,
-               "WEB_CONCURRENCY": "1", "RETRY_BASE_SECONDS": "0.05"})
+               "WEB_CONCURRENCY": "1", "RETRY_BASE_SECONDS": "0.05", "ACTUAL_LIST_SECONDS": "1"})
     s.start(workers=1)
     try:
         yield s
@@ -63,7 +63,8 @@ def test_a_budget_deleted_on_the_actual_server_can_be_removed_from_the_page(
     finally:
         other.close()
     before = server_files(actual_server)
-    wait_until(lambda: listed(stack)[fid]["deletedOnServer"], 70, 0.5, "the web process to see the deletion")
+    wait_until(lambda: listed(stack)[fid]["deletedOnServer"], 15, 0.2,
+               "the web process to see the deletion (it lists the server's files every ACTUAL_LIST_SECONDS, 1 s here)")
 
     page.goto("about:blank")  # opened afresh (an open page lists the budgets again within 30 s)
     open_job_center(page, stack, fid)

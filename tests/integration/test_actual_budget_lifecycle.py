@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.actual]
 def stack(actual_server, tmp_path_factory):
     s = Stack(tmp_path_factory.mktemp("lifecycle") / "data",
               {"ACTUAL_SERVER_URL": actual_server.url, "ACTUAL_PASSWORD": actual_server.password,
-               "RETRY_BASE_SECONDS": "0.05"})
+               "RETRY_BASE_SECONDS": "0.05", "ACTUAL_LIST_SECONDS": "1"})
     s.start(workers=1)
     yield s
     s.stop()
@@ -92,11 +92,11 @@ def test_a_budget_deleted_on_the_server_is_flagged_and_removed_here_only(stack, 
     before = server_files(actual_server)
     assert fid not in before and kept.file_id in before
 
-    def flagged() -> dict | None:  # each web worker lists the server's files at most every 30 s
+    def flagged() -> dict | None:  # each web worker lists the server's files at most every ACTUAL_LIST_SECONDS
         rows = {b["id"]: b for b in stack.api("GET", "/api/budgets").json()["budgets"]}
         return rows if rows[fid]["deletedOnServer"] else None
 
-    listed = wait_until(flagged, 70, 0.5)
+    listed = wait_until(flagged, 15, 0.2)  # 1 s here; the default 30 s would fail this wait
     assert listed[fid]["removable"] is True and listed[fid]["name"] == "Deleted on the server"
     assert (listed[kept.file_id]["deletedOnServer"], listed[kept.file_id]["removable"]) == (False, False)
 

@@ -136,3 +136,11 @@ def test_a_demo_budget_a_user_added_can_be_removed(client, config, orchestrator)
     assert resp.status_code == 200 and resp.json["droppedSuggestions"] > 0
     assert not (config.data_dir / "demo" / budget["id"]).exists()
     assert budget["id"] not in {b["id"] for b in client.simulate_get("/api/budgets").json["budgets"]}
+
+
+@pytest.mark.parametrize("ttl,lists", [(30.0, 1), (0.0, 3)])
+def test_the_servers_file_list_is_asked_again_only_after_actual_list_seconds(services, server, ttl, lists):
+    budgets = BudgetService(actual_session=server, list_ttl_seconds=ttl)
+    for _ in range(3):
+        assert "file-here" in {row["id"] for row in budgets.list()}
+    assert server.calls == ["list_budget_files"] * lists

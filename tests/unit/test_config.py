@@ -97,6 +97,13 @@ def test_a_bad_number_names_the_variable(tmp_path, name):
         Config.from_env({"DATA_DIR": str(tmp_path), name: "soon"})
 
 
+def test_the_actual_file_list_is_kept_30_s_unless_set_and_never_a_negative_time(tmp_path):
+    assert Config.from_env({"DATA_DIR": str(tmp_path)}).actual_list_seconds == 30.0
+    assert Config.from_env({"DATA_DIR": str(tmp_path), "ACTUAL_LIST_SECONDS": "0"}).actual_list_seconds == 0.0
+    with pytest.raises(ConfigError, match="ACTUAL_LIST_SECONDS must be 0 or more"):
+        Config.from_env({"DATA_DIR": str(tmp_path), "ACTUAL_LIST_SECONDS": "-1"})
+
+
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
 
