@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -70,8 +71,9 @@ class Fleet:
         return detail
 
     def stop_all(self) -> None:
-        for s in self.stacks:
-            s.stop()
+        """Stop every stack at once; each waits for its own processes."""
+        with ThreadPoolExecutor(max(1, len(self.stacks))) as pool:
+            list(pool.map(lambda stack: stack.stop(), self.stacks))
 
 
 def steps_of(detail: dict) -> list[tuple[str, str]]:
