@@ -94,12 +94,6 @@ class WriterFileLock:
             log.warning("no writer lock file %s (%s): writers wait in SQLite's busy handler instead",
                         self.path, exc.strerror or exc)
 
-    def close(self) -> None:
-        """Close this process's descriptor (releasing the lock if held)."""
-        if self._file is not None and self._pid == os.getpid():
-            self._file.close()
-        self._file, self._pid = None, 0
-
 
 def writer_lock_for(database_path: Optional[str], timeout: float = 10.0) -> Optional[WriterFileLock]:
     """The writer lock of an SQLite file, or None for an in-memory database."""

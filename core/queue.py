@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
+import threading
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 from urllib.parse import urlparse
@@ -32,57 +32,39 @@ class TunedSqliteStorage(SqliteStorage):
                     "order by priority desc, id limit 1) returning data")
 
     _enqueue_sql = "insert into task (queue, data, priority) values (?, ?, ?)"
-    _writer_lock: Optional[WriterFileLock] = None
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Huey's signature
+        self._write_turn = threading.Lock()  # before Huey's own set-up, which creates the tables
+        self._writer_lock: Optional[WriterFileLock] = None
+        super().__init__(*args, **kwargs)
+        self._writer_lock = writer_lock_for(self.filename, self._timeout)
 
     def _create_connection(self):  # noqa: ANN202 - Huey's signature
         conn = super()._create_connection()
         conn.execute("pragma synchronous=1")
-        if self._writer_lock is None:
-            self._writer_lock = writer_lock_for(self.filename, self._timeout)
         return conn
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """This process's connection, holding the storage's thread lock and then the file's writer lock."""
-        with self.lock:
-            conn = self.conn
-            if self._writer_lock is None:
-                yield conn
-                return
-            with self._writer_lock.held():
-                yield conn
+    def _writing(self) -> Iterator[None]:
+        """This process's turn to write the file: its threads one at a time (they share the lock file's
+        descriptor), then the processes on the file's writer lock."""
+        with self._write_turn, self._writer_lock.held() if self._writer_lock else contextlib.nullcontext():
+            yield
 
     @contextlib.contextmanager
     def db(self, commit=False, close=False):  # noqa: ANN001, ANN201 - Huey's signature
-        if not commit:
-            with super().db(commit, close) as cursor:
-                yield cursor
-            return
-        with self._writing() as conn:  # Huey's own transaction, inside the writer lock
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self.begin_sql)
-                yield cursor
-            except Exception:
-                conn.rollback()
-                raise
-            else:
-                conn.commit()
-            finally:
-                cursor.close()
-                if close:
-                    conn.close()
-                    self._conn = None
+        with self._writing() if commit else contextlib.nullcontext(), super().db(commit, close) as cursor:
+            yield cursor
 
     def enqueue(self, data, priority=None):  # noqa: ANN001, ANN201 - Huey's signature
-        with self._writing() as conn:
-            conn.execute(self._enqueue_sql, (self.name, self.to_blob(data), priority or 0))
+        with self._writing():
+            self.sql(self._enqueue_sql, (self.name, self.to_blob(data), priority or 0))
 
     def dequeue(self):  # noqa: ANN201 - Huey's signature
         if not self.sql("select 1 from task where queue = ? limit 1", (self.name,), results=True):
             return None
-        with self._writing() as conn:
-            rows = conn.execute(self._dequeue_sql, (self.name,)).fetchall()
+        with self._writing():
+            rows = self.sql(self._dequeue_sql, (self.name,), results=True)
         return rows[0][0] if rows else None
 
     def pop_data(self, key):  # noqa: ANN001, ANN201 - Huey's signature

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from operator import methodcaller
 from pathlib import Path
@@ -35,7 +35,7 @@ def open_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=10)
-        _use_writer_lock(db, writer_lock_for(path))
+        db.writer_lock = writer_lock_for(path)  # the processes' turns on this file (write_transaction)
     elif url.startswith(("postgres", "postgresql")):
         scheme, rest = url.split("://", 1)
         if "+pool" not in scheme:
@@ -43,8 +43,6 @@ def open_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         db = connect(url, max_connections=pool_size, stale_timeout=300, timeout=10)
     else:
         db = connect(url)
-    if not url.startswith("sqlite"):
-        _use_writer_lock(db, None)
     database.initialize(db)
     return db
 
@@ -87,17 +85,8 @@ def change_marker() -> Optional[tuple[int, int]]:
 # releasing it wakes the next at once, where SQLite's busy handler would sleep 1, 2, 5, 10 ms... between
 # tries (py-spy: a quarter of a draining worker's job-thread time waited in BEGIN IMMEDIATE).
 _process_writer = threading.RLock()
-# Then the processes on one file take turns on its writer lock file (core/file_lock.py), for the same reason
-# across processes: the web's and the worker's. Kept with the database it belongs to.
-_writer: dict[str, Any] = {"db": None, "file": None}
-
-
-def _use_writer_lock(db: peewee.Database, lock: Optional[WriterFileLock]) -> None:
-    """Make `lock` the writer lock of `db`, the database now open, closing the previous one's."""
-    previous = _writer["file"]
-    _writer.update(db=db, file=lock)
-    if previous is not None:
-        previous.close()
+# Then the processes on one file take turns on its writer lock file (core/file_lock.py, kept on the database
+# open_database opened), for the same reason across processes: the web's and the worker's.
 
 
 @contextmanager
@@ -116,14 +105,9 @@ def write_transaction() -> Iterator[None]:
         with database.atomic():
             yield
         return
-    with _process_writer:
-        file_lock = _writer["file"] if _writer["db"] is database.obj else None
-        if file_lock is None:
-            with database.atomic("IMMEDIATE"):
-                yield
-            return
-        with file_lock.held(), database.atomic("IMMEDIATE"):
-            yield
+    file_lock: Optional[WriterFileLock] = getattr(database.obj, "writer_lock", None)
+    with _process_writer, file_lock.held() if file_lock else nullcontext(), database.atomic("IMMEDIATE"):
+        yield
 
 
 _PARAM_SQL: dict[tuple[str, str], str] = {}
