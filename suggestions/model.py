@@ -17,8 +17,8 @@ Training (`train`):
    FAST_HISTORY) and suggest for the newest 20 %. Payees seen before and payees never seen are
    decided separately: each keeps the simplest option (the baseline's classifier; the "refiled"
    policy) unless another was right clearly more often on the same rows (`_pick`: a one-sided
-   McNemar test), so noise does not move it away from the baseline. The chosen suggestions' (raw score, right?) pairs fit the calibrators
-   (calibration.py), per agreement group.
+   McNemar test), so noise does not move it away from the baseline. The chosen suggestions' (raw
+   score, right?) pairs fit the calibrators (calibration.py), per agreement group.
 2. Fit the chosen classifier(s) and the votes on the whole history. A budget over FAST_HISTORY
    transactions trades some of that for speed: its classifiers stop after fewer iterations and are
    the ones step 1 measured, fitted on the oldest 80 % of its newest FAST_WINDOW (so their
