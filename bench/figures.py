@@ -769,6 +769,12 @@ def _e2e_job(base: str, d: Path, worker: procs.Proc, budget_id: str, timeout: fl
             "worker_cpu_s": round(procs.cpu_seconds(worker.pid) - cpu0, 3), "steps": results}
 
 
+def _p99_by_url(lat: dict, targets: list[tuple[str, str]]) -> dict[str, float]:
+    """p99 of each polled URL (the lists, the detail) within one latency run."""
+    return {path: round(_p([ms for p, ms in zip(lat["paths"], lat["latencies_ms"]) if p == path], 99), 2)
+            for path, _ in targets}
+
+
 def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
     """e2e_100k_*: sync_and_suggest on a real Actual server holding a budget of n transactions, cold then warm."""
     from bench import actual_budget
@@ -813,8 +819,9 @@ def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
         started.append(worker)
         procs.wait_log(worker, "worker ready on")
         noop = _post(base, "/api/jobs/bench-noop", {"budgetId": "demo"})["job"]["id"]
-        targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", "")]
-        with load.latencies_while(base, targets + [(f"/api/jobs/{noop}", "")], tmp / "e2e-lat-idle", pace=0.02) as idle:
+        # idle and during poll the same URLs: the two lists and a job's detail
+        targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", ""), (f"/api/jobs/{noop}", "")]
+        with load.latencies_while(base, targets, tmp / "e2e-lat-idle", pace=0.02) as idle:
             time.sleep(sizes.e2e_idle_seconds)
         # the first budget cold, then warm (the RSS figure: one budget in a new worker); then the other copies cold
         with load.latencies_while(base, targets, tmp / "e2e-lat-during", pace=0.02) as during:
@@ -830,8 +837,10 @@ def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
                 cold_runs.append(_e2e_job(base, d, worker, cold_id))
         rss_all = _peak_rss_mib(worker.pid)
         windows = [r.pop("window") for r in cold_runs]
-        during = {"latencies_ms": [ms for lat in (during, more) for t, ms in zip(lat["started_at"], lat["latencies_ms"])
-                                   if any(a <= t <= b for a, b in windows)],  # while a cold job ran, not between
+        kept = [(path, ms) for lat in (during, more) for t, ms, path in zip(lat["started_at"], lat["latencies_ms"],
+                                                                             lat["paths"])
+                if any(a <= t <= b for a, b in windows)]  # while a cold job ran, not between
+        during = {"latencies_ms": [ms for _, ms in kept], "paths": [path for path, _ in kept],
                   "other": during["other"] + more["other"]}
         first = sorted(cold_runs, key=lambda r: r["seconds"])[len(cold_runs) // 2]
         load_avg = round(os.getloadavg()[0], 2)
@@ -859,6 +868,8 @@ def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
                        "during": {"n": len(during["latencies_ms"]), "p50_ms": round(_p(during["latencies_ms"], 50), 2),
                                   "p99_ms": round(d99, 2), "max_ms": round(max(during["latencies_ms"]), 1),
                                   "errors": during["other"]},
+                       "p99_ms_by_url": {name: _p99_by_url(lat, targets) for name, lat in (("idle", idle),
+                                                                                             ("during", during))},
                        "client": "python, sequential, one connection, 20 ms between requests"}
     finally:
         for p in started:

@@ -133,8 +133,10 @@ def percentile(values: list[float], p: float) -> float:
 
 # ---------------------------------------------------------------- the Python client (second process)
 def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable",
-                 pace: float = 0.0, starts: Optional[list[float]] = None) -> tuple[list[float], dict]:
-    """Sequential GETs until stop(): their latencies (ms) and status counts; `starts` gets each one's wall time."""
+                 pace: float = 0.0, starts: Optional[list[float]] = None,
+                 paths: Optional[list[str]] = None) -> tuple[list[float], dict]:
+    """Sequential GETs until stop(): their latencies (ms) and status counts; `starts` and `paths` get each one's
+    wall time and path."""
     url = urlparse(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     rng = random.Random(1)
@@ -146,6 +148,8 @@ def _client_loop(base: str, targets: list[tuple[str, str]], stop: "callable",
         t = time.perf_counter()
         if starts is not None:
             starts.append(time.time())
+        if paths is not None:
+            paths.append(path)
         try:
             conn.request("GET", path, headers=headers)
             r = conn.getresponse()
@@ -254,8 +258,9 @@ def main(argv: list[str]) -> None:
             return checks[0] % 20 == 0 and stop_file.exists()
 
         starts: list[float] = []
-        lat, counts = _client_loop(base, targets, stop, pace, starts)
-        out.write_text(json.dumps({"latencies_ms": lat, "started_at": starts, **counts}))
+        paths: list[str] = []
+        lat, counts = _client_loop(base, targets, stop, pace, starts, paths)
+        out.write_text(json.dumps({"latencies_ms": lat, "started_at": starts, "paths": paths, **counts}))
     elif cmd == "post":  # post BASE PATH DURATION INDEX STRIDE BUDGETS PREFIX
         n, e = _post_loop(argv[1], argv[2], float(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]), argv[7])
         print(json.dumps([n, e]))
