@@ -820,7 +820,8 @@ def e2e(tmp: Path, sizes: Sizes) -> list[Figure]:
         procs.wait_log(worker, "worker ready on")
         noop = _post(base, "/api/jobs/bench-noop", {"budgetId": "demo"})["job"]["id"]
         # idle and during poll the same URLs: the two lists and a job's detail
-        targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", ""), (f"/api/jobs/{noop}", "")]
+        targets = [(f"/api/jobs?budgetId={file_id}&limit=20", ""), ("/api/jobs?limit=20", ""),
+                   (f"/api/jobs/{noop}", "")]
         with load.latencies_while(base, targets, tmp / "e2e-lat-idle", pace=0.02) as idle:
             time.sleep(sizes.e2e_idle_seconds)
         # the first budget cold, then warm (the RSS figure: one budget in a new worker); then the other copies cold
