@@ -54,20 +54,16 @@ def _allowed_hosts(env: Mapping[str, str], host: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(LOOPBACK_NAMES + extra))
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, minimum: Optional[float] = None) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-
-def _not_negative(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _float(env, name, default)
-    if value < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {value:g}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be {minimum:g} or more, got {value:g}")
     return value
 
 
@@ -195,7 +191,7 @@ class Config:
             session_days=_int(env, "SESSION_DAYS", 30, minimum=1),
             snapshot_keep=_int(env, "SNAPSHOT_KEEP", 10, minimum=1),
             max_budgets=_int(env, "MAX_BUDGETS", 50, minimum=1),
-            actual_list_seconds=_not_negative(env, "ACTUAL_LIST_SECONDS", 30.0),
+            actual_list_seconds=_float(env, "ACTUAL_LIST_SECONDS", 30.0, minimum=0),
             log_format=_choice(env, "LOG_FORMAT", ("text", "json")),
             metrics_token=env.get("METRICS_TOKEN") or None,
             notify_urls=tuple(u for u in re.split(r"[\s,]+", env.get("NOTIFY_URLS", "")) if u),
